@@ -1,0 +1,69 @@
+"""Telling the customer how to reach a person: livechat when it is open, else e-mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import current_project, slot_language
+
+MAILTO_SUBJECT = "Vraag via de chat"
+
+
+def escalation_reason(tracker: Tracker) -> str:
+    """Why the bot escalates, read from the tracker as the policy left it."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "request_human":
+        return "request_human"
+    if intent == "deny":
+        return "not_helped"
+    if intent == "out_of_scope":
+        return "out_of_scope"
+    return "low_confidence"
+
+
+class ActionEscalate(Action):
+    """Explains why a colleague takes over, and how to reach one now."""
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        project = current_project()
+        settings = project.settings
+        language = slot_language(tracker.get_slot("language"))
+        say = project.responses.text
+        reason = escalation_reason(tracker)
+        misunderstood = int(tracker.get_slot("low_confidence_count") or 0)
+        if reason == "low_confidence" and misunderstood > 0:
+            opening = say("escalate_low_confidence_again", language)
+        else:
+            opening = say(f"escalate_{reason}", language)
+        email = settings.escalation.email
+        livechat_open = settings.opening_hours.is_open(datetime.now(UTC))
+        route = "livechat" if livechat_open else "email"
+        how = (
+            say("route_livechat", language)
+            if livechat_open
+            else say("route_email", language, email=email)
+        )
+        question = tracker.get_slot("question") or ""
+        mailto = f"mailto:{email}?subject={quote(MAILTO_SUBJECT)}&body={quote(question)}"
+        dispatcher.utter_message(
+            text=f"{opening} {how}",
+            json_message={
+                "escalation": {"reason": reason, "route": route, "email": email, "mailto": mailto}
+            },
+        )
+        return [
+            SlotSet("feedback_article", None),
+            SlotSet("clarify_options", []),
+            SlotSet("low_confidence_count", misunderstood + 1 if reason == "low_confidence" else 0),
+        ]

@@ -1,0 +1,74 @@
+"""Answering with an article, and asking "Bedoelt u ...?" when two articles are close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import current_project, slot_language
+
+
+class ActionAnswerFaq(Action):
+    """Sends the article for the latest intent, then asks whether it helped."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        project = current_project()
+        language = slot_language(tracker.get_slot("language"))
+        say = project.responses.text
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        article = project.knowledge.for_intent(intent) if intent else None
+        if article is None:
+            raise ValueError(f"no article answers intent {intent!r}")
+        intro = say("answer_intro", language)
+        parts = [intro] if intro else []
+        parts += [article.title, article.plain_text(vars(project.settings.urls))]
+        if article.url:
+            parts.append(say("read_more", language, url=article.url))
+        dispatcher.utter_message(
+            text="\n\n".join(parts),
+            json_message={
+                "article": {"id": article.id, "title": article.title, "url": article.url}
+            },
+        )
+        dispatcher.utter_message(
+            text=say("feedback_question", language),
+            buttons=[
+                {"title": say("button_yes", language), "payload": "/affirm"},
+                {"title": say("button_no", language), "payload": "/deny"},
+            ],
+        )
+        return [
+            SlotSet("feedback_article", article.id),
+            SlotSet("clarify_options", []),
+            SlotSet("low_confidence_count", 0),
+        ]
+
+
+class ActionClarify(Action):
+    """Offers the close articles (slot clarify_options) as buttons, plus "Iets anders"."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        project = current_project()
+        language = slot_language(tracker.get_slot("language"))
+        say = project.responses.text
+        buttons = []
+        for intent in tracker.get_slot("clarify_options") or []:
+            article = project.knowledge.for_intent(intent)
+            if article is not None:
+                buttons.append({"title": article.title, "payload": f"/{intent}"})
+        buttons.append({"title": say("button_other", language), "payload": "/request_human"})
+        dispatcher.utter_message(text=say("clarify_question", language), buttons=buttons)
+        return [SlotSet("feedback_article", None)]

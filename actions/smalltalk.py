@@ -1,0 +1,33 @@
+"""Short replies to greetings, thanks, goodbyes, and to "ja"/"nee" after an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import current_project, slot_language
+
+
+class ActionSmalltalk(Action):
+    """Replies with the response named after the intent."""
+
+    def name(self) -> str:
+        return "action_smalltalk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        project = current_project()
+        language = slot_language(tracker.get_slot("language"))
+        intent = str((tracker.latest_message.get("intent") or {}).get("name"))
+        if intent == "affirm" and tracker.get_slot("feedback_article"):
+            key = "feedback_helped"
+        elif intent in project.responses and intent not in ("affirm", "deny"):
+            key = intent
+        else:
+            key = "how_can_i_help"
+        dispatcher.utter_message(text=project.responses.text(key, language))
+        return [SlotSet("feedback_article", None), SlotSet("clarify_options", [])]

@@ -1,0 +1,3 @@
+"""PC Patrol helpcenter assistant."""
+
+__version__ = "0.1.0"

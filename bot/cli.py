@@ -1,0 +1,216 @@
+"""The pcpatrol-bot command: ask, chat, train, validate, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.assistant import Assistant, Turn
+from bot.errors import ProjectError
+from bot.evaluate import evaluate, read_tests
+from bot.model import save, train
+from bot.policy import ConversationState
+from bot.project import load_project
+from bot.training_data import load_training_data
+from bot.validate import validate_project
+
+CLI_SENDER = "cli"
+
+
+def turn_json(turn: Turn, assistant: Assistant) -> dict[str, Any]:
+    """A turn in the `ask --json` contract (DESIGN.md section 4)."""
+    knowledge = assistant.project.knowledge
+    decision = turn.decision
+    article = knowledge.for_intent(decision.intent) if decision.intent else None
+    options = [knowledge.for_intent(intent) for intent in decision.options]
+    best = turn.parse.best
+    return {
+        "text": turn.parse.text,
+        "intent": turn.parse.intent,
+        "confidence": round(turn.parse.confidence, 4),
+        "source": best.source if best else None,
+        "action": decision.kind,
+        "article": (
+            {"id": article.id, "title": article.title, "url": article.url}
+            if decision.kind == "answer" and article
+            else None
+        ),
+        "options": [{"id": a.id, "title": a.title} for a in options if a],
+        "ranking": [
+            {"intent": m.intent, "confidence": round(m.score, 4)} for m in turn.parse.ranking
+        ],
+        "messages": turn.messages,
+    }
+
+
+def print_messages(messages: list[dict[str, Any]], out: TextIO) -> list[str]:
+    """Print bot messages for a person; return the payloads of numbered buttons."""
+    payloads: list[str] = []
+    for message in messages:
+        if message.get("text"):
+            print(f"bot> {message['text']}", file=out)
+        for button in message.get("buttons", []):
+            payloads.append(button["payload"])
+            print(f"     {len(payloads)}) {button['title']}", file=out)
+    return payloads
+
+
+async def run_ask(assistant: Assistant, texts: Sequence[str], as_json: bool) -> None:
+    """Answer each text as the first message of a new conversation."""
+    for text in texts:
+        turn = await assistant.handle(CLI_SENDER, text, ConversationState())
+        if as_json:
+            print(json.dumps(turn_json(turn, assistant), ensure_ascii=False), flush=True)
+        else:
+            print_messages(turn.messages, sys.stdout)
+
+
+async def run_chat(assistant: Assistant, source: TextIO, out: TextIO) -> None:
+    """A conversation in the terminal; a number picks a button of the last reply."""
+    state = ConversationState()
+    print("Stel uw vraag. Typ een nummer om een knop te kiezen; Ctrl-D stopt.", file=out)
+    payloads: list[str] = []
+    while True:
+        print("u> ", end="", file=out, flush=True)
+        line = source.readline()
+        if not line:
+            print(file=out)
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text.isdigit() and 1 <= int(text) <= len(payloads):
+            text = payloads[int(text) - 1]
+        turn = await assistant.handle(CLI_SENDER, text, state)
+        payloads = print_messages(turn.messages, out)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.text == "-":
+        texts: Sequence[str] = [line.rstrip("\r\n") for line in sys.stdin]
+        texts = [t for t in texts if t.strip()]
+    else:
+        texts = [args.text]
+    assistant = Assistant.load(args.project)
+    asyncio.run(run_ask(assistant, texts, args.json))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    asyncio.run(run_chat(Assistant.load(args.project), sys.stdin, sys.stdout))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    project = load_project(args.project)
+    data = load_training_data(args.project)
+    model = train(data)
+    save(model, project.settings.model_file)
+    print(
+        f"Trained on {len(data.examples)} examples of {len(data.intents)} intents; "
+        f"model {model.version} stored in {project.settings.model_file}"
+    )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems = validate_project(args.project)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{errors} errors, {warnings} warnings")
+    return 1 if errors else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    assistant = Assistant.load(args.project)
+    cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
+    report = asyncio.run(evaluate(assistant, cases))
+    metrics = report.metrics()
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(f"{args.tests}: {metrics['rows']} messages")
+    for name in (
+        "answer_accuracy",
+        "wrong_answer_rate",
+        "escalation_recall",
+        "smalltalk_accuracy",
+        "clarified_with_right_option",
+    ):
+        print(f"  {name.replace('_', ' '):<30} {metrics[name]:7.1%}")
+    if args.show_errors:
+        for outcome in report.failures():
+            got = outcome.article or outcome.action
+            print(
+                f"  line {outcome.case.line}: expected {outcome.case.expected}, got {got} "
+                f"({outcome.intent} {outcome.confidence:.2f}): {outcome.case.text}"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="pcpatrol-bot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--project",
+            type=Path,
+            default=Path("."),
+            help="project folder with config.yml (default: current folder)",
+        )
+        return sub
+
+    ask = command("ask", "Answer one message, or one message per line of stdin with '-'.")
+    ask.add_argument("text", help="the message, or - to read messages from stdin")
+    ask.add_argument("--json", action="store_true", help="print JSON Lines (DESIGN.md 4)")
+    ask.set_defaults(run=cmd_ask)
+    command("chat", "Chat with the assistant in the terminal.").set_defaults(run=cmd_chat)
+    command("train", "Train the NLU model and store it.").set_defaults(run=cmd_train)
+    command("validate", "Check config, articles, responses and intents.").set_defaults(
+        run=cmd_validate
+    )
+    evaluate_cmd = command("evaluate", "Measure answer quality on a TSV of test messages.")
+    evaluate_cmd.add_argument(
+        "--tests",
+        type=Path,
+        required=True,
+        help="rows of text<TAB>expected (article id, escalate, smalltalk)",
+    )
+    evaluate_cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate_cmd.add_argument(
+        "--show-errors", action="store_true", help="list every message the bot got wrong"
+    )
+    evaluate_cmd.set_defaults(run=cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the pcpatrol-bot command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.run(args)
+    except ProjectError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

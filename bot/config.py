@@ -1,0 +1,199 @@
+"""Typed settings read from config.yml; an unknown or bad key names its line."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import Problem, ProjectError
+from bot.hours import OpeningHours
+from bot.yamlfile import KeyPath, YamlDocument, load_yaml
+
+CONFIG_FILE = "config.yml"
+
+
+@dataclass(frozen=True)
+class NluSettings:
+    """Thresholds that turn a parse into a decision.
+
+    Attributes:
+        answer_threshold: Lowest confidence at which the bot answers with an article.
+        margin: How far the best article must lead the second before the bot answers
+            without asking "Bedoelt u ...?".
+        clarify_threshold: Lowest confidence at which an article is offered as a choice.
+        fuzzy_threshold: Lowest rapidfuzz score (0-100) at which the fuzzy fallback decides.
+        smalltalk_threshold: Lowest confidence for greetings, thanks and goodbyes.
+    """
+
+    answer_threshold: float = 0.5
+    margin: float = 0.2
+    clarify_threshold: float = 0.2
+    fuzzy_threshold: float = 90.0
+    smalltalk_threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """Where a customer is sent when the bot cannot help.
+
+    Attributes:
+        email: The address customers write to when no colleague is in the livechat.
+    """
+
+    email: str = "info@pcpatrol.nl"
+
+
+@dataclass(frozen=True)
+class LivechatSettings:
+    """When colleagues staff the livechat. Empty hours mean: always closed.
+
+    Attributes:
+        timezone: IANA zone the hours are in.
+        opening_hours: Weekday (monday..sunday) to ranges such as "09:00-17:00".
+        closed_days: ISO dates on which the livechat is closed.
+    """
+
+    timezone: str = "Europe/Amsterdam"
+    opening_hours: dict[str, list[str]] = field(default_factory=dict)
+    closed_days: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UrlSettings:
+    """Company URLs the helpcenter source does not give; None until someone fills them in.
+
+    Attributes:
+        helpcenter: The public helpcenter, linked under answers when set.
+        terms_and_conditions: Where the algemene voorwaarden are published.
+    """
+
+    helpcenter: str | None = None
+    terms_and_conditions: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything config.yml sets, plus the project folder it was read from.
+
+    Attributes:
+        project_dir: The folder holding config.yml, intents/ and faq/.
+        model_path: Where the trained model is stored, relative to project_dir.
+        nlu: Decision thresholds.
+        escalation: The e-mail route.
+        livechat: Livechat opening hours.
+        urls: Company URLs.
+    """
+
+    project_dir: Path = Path(".")
+    model_path: str = "models/nlu.pkl"
+    nlu: NluSettings = field(default_factory=NluSettings)
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    livechat: LivechatSettings = field(default_factory=LivechatSettings)
+    urls: UrlSettings = field(default_factory=UrlSettings)
+
+    @property
+    def model_file(self) -> Path:
+        """Absolute path of the stored model."""
+        return self.project_dir / self.model_path
+
+    @property
+    def opening_hours(self) -> OpeningHours:
+        """The livechat's parsed opening hours (validated at load time)."""
+        chat = self.livechat
+        return OpeningHours.parse(chat.timezone, chat.opening_hours, chat.closed_days)
+
+
+def load_settings(project_dir: Path) -> Settings:
+    """Read `project_dir/config.yml` into Settings.
+
+    Raises:
+        ProjectError: listing every unknown key and bad value with its line.
+    """
+    path = project_dir / CONFIG_FILE
+    if not path.exists():
+        raise ProjectError([Problem(path, None, "missing; every project needs a config.yml")])
+    doc = load_yaml(path)
+    data = doc.data if doc.data is not None else {}
+    problems: list[Problem] = []
+    values = _build(Settings, data, (), doc, problems, skip={"project_dir"})
+    settings = Settings(project_dir=project_dir.resolve(), **values) if not problems else None
+    if settings is not None:
+        try:
+            _ = settings.opening_hours
+        except ValueError as exc:
+            problems.append(doc.problem(("livechat",), str(exc)))
+    if problems or settings is None:
+        raise ProjectError(problems)
+    return settings
+
+
+def _build(
+    cls: type,
+    data: Any,
+    key_path: KeyPath,
+    doc: YamlDocument,
+    problems: list[Problem],
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Any]:
+    """Check `data` against dataclass `cls` and return its constructor arguments."""
+    name = ".".join(str(k) for k in key_path) or "the file"
+    if not isinstance(data, dict):
+        problems.append(doc.problem(key_path, f"{name} must be a mapping of settings"))
+        return {}
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if f.name not in skip}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        child = (*key_path, str(key))
+        dotted = ".".join(str(k) for k in child)
+        if key not in known:
+            problems.append(doc.problem(child, f"unknown key {dotted!r}"))
+            continue
+        hint = hints[key]
+        if isinstance(hint, type) and is_dataclass(hint):
+            values[key] = hint(**_build(hint, value, child, doc, problems))
+        elif _matches(value, hint):
+            values[key] = float(value) if hint is float else value
+        else:
+            problems.append(doc.problem(child, f"{dotted} must be {_describe(hint)}"))
+    for key, spec in known.items():
+        if key not in data and spec.default is MISSING and spec.default_factory is MISSING:
+            problems.append(doc.problem(key_path, f"missing key {name}.{key}"))
+    return values
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if origin is dict:
+        key_type, item = typing.get_args(hint)
+        return isinstance(value, dict) and all(
+            _matches(k, key_type) and _matches(v, item) for k, v in value.items()
+        )
+    return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_describe(option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin is list:
+        return f"a list of {_describe(typing.get_args(hint)[0])}s"
+    if origin is dict:
+        return f"a mapping of {_describe(typing.get_args(hint)[1])}"
+    return {str: "text", float: "a number", int: "a whole number", bool: "true or false"}.get(
+        hint, str(hint)
+    )

@@ -1,0 +1,121 @@
+"""Training the NLU and storing it with a fingerprint of what it was trained on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sklearn
+
+from bot import __version__
+from bot.classifier import IntentClassifier
+from bot.config import Settings
+from bot.fuzzy import FuzzyMatcher
+from bot.nlu import IntentParser
+from bot.normalize import normalize
+from bot.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+# Chosen by cross-validation over intents/ and the dev set (docs/nlu.md).
+CLASSIFIER_PARAMS: dict[str, Any] = {
+    "word_ngrams": (1, 2),
+    "char_ngrams": (2, 5),
+    "C": 1.0,
+    "calibration": "sigmoid",
+}
+
+
+@dataclass
+class TrainedModel:
+    """A fitted classifier and the normalised examples behind it.
+
+    Attributes:
+        classifier: The fitted IntentClassifier.
+        texts: Normalised training examples (for the fuzzy fallback).
+        intents: Their intents.
+        fingerprint: Hash of the examples, parameters and library versions.
+        trained_at: ISO time of training.
+    """
+
+    classifier: IntentClassifier
+    texts: list[str]
+    intents: list[str]
+    fingerprint: str
+    trained_at: str
+
+    @property
+    def version(self) -> str:
+        """Short model version for /health and logs."""
+        return self.fingerprint[:12]
+
+    def parser(self, settings: Settings) -> IntentParser:
+        """An IntentParser over this model with the project's thresholds."""
+        return IntentParser(self.classifier, FuzzyMatcher(self.texts, self.intents), settings.nlu)
+
+
+def fingerprint(data: TrainingData) -> str:
+    """Hash of everything that changes the trained model."""
+    digest = hashlib.sha256()
+    inputs = {
+        "bot": __version__,
+        "sklearn": sklearn.__version__,
+        "params": CLASSIFIER_PARAMS,
+        "examples": sorted([e.intent, e.text] for e in data.examples),
+    }
+    digest.update(json.dumps(inputs, sort_keys=True, default=list).encode())
+    return digest.hexdigest()
+
+
+def train(data: TrainingData) -> TrainedModel:
+    """Fit the classifier on every example."""
+    texts = [normalize(text) for text in data.texts()]
+    intents = data.labels()
+    classifier = IntentClassifier(**CLASSIFIER_PARAMS).fit(texts, intents)
+    return TrainedModel(
+        classifier=classifier,
+        texts=texts,
+        intents=intents,
+        fingerprint=fingerprint(data),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def save(model: TrainedModel, path: Path) -> None:
+    """Write the model atomically, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        pickle.dump(model, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp.name, path)
+
+
+def load(path: Path) -> TrainedModel | None:
+    """The stored model, or None when it is missing or unreadable (then: retrain)."""
+    try:
+        with path.open("rb") as handle:
+            model = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, AttributeError, EOFError, ImportError) as exc:
+        logger.warning("Stored model %s is unreadable (%s); it will be retrained", path, exc)
+        return None
+    return model if isinstance(model, TrainedModel) else None
+
+
+def ensure_trained(settings: Settings, data: TrainingData) -> TrainedModel:
+    """The stored model when it matches `data`, else a freshly trained and stored one."""
+    model = load(settings.model_file)
+    if model is not None and model.fingerprint == fingerprint(data):
+        return model
+    logger.info("Training the NLU model on %d examples", len(data.examples))
+    model = train(data)
+    save(model, settings.model_file)
+    return model

@@ -1,0 +1,142 @@
+"""The dialogue policy: from a parse and the conversation state to the next action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.config import NluSettings
+from bot.language import Language
+from bot.nlu import Match, ParseResult
+
+SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye"})
+AFFIRM, DENY = "affirm", "deny"
+REQUEST_HUMAN, OUT_OF_SCOPE = "request_human", "out_of_scope"
+# Intents the policy itself handles, so they need neither an article nor a response.
+POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})
+
+Kind = Literal["answer", "clarify", "escalate", "smalltalk"]
+ACTIONS: dict[Kind, str] = {
+    "answer": "action_answer_faq",
+    "clarify": "action_clarify",
+    "escalate": "action_escalate",
+    "smalltalk": "action_smalltalk",
+}
+
+
+@dataclass
+class ConversationState:
+    """What the bot remembers between messages; stored as Rasa slots.
+
+    Attributes:
+        language: The language the customer writes in.
+        feedback_article: The article just answered, awaiting "Heeft dit geholpen?".
+        clarify_options: Article intents offered in "Bedoelt u ...?".
+        low_confidence_count: Consecutive messages the bot did not understand.
+        question: The customer's last question in their own words.
+    """
+
+    language: Language = "nl"
+    feedback_article: str | None = None
+    clarify_options: list[str] = field(default_factory=list)
+    low_confidence_count: int = 0
+    question: str | None = None
+
+    def to_slots(self) -> dict[str, Any]:
+        """The state as a Rasa slot dictionary."""
+        return {
+            "language": self.language,
+            "feedback_article": self.feedback_article,
+            "clarify_options": list(self.clarify_options),
+            "low_confidence_count": self.low_confidence_count,
+            "question": self.question,
+        }
+
+    def apply_slot(self, name: str, value: Any) -> None:
+        """Take over one SlotSet event from an action; unknown slots are ignored."""
+        if name == "language" and value in ("nl", "en"):
+            self.language = value
+        elif name == "feedback_article":
+            self.feedback_article = value if isinstance(value, str) else None
+        elif name == "clarify_options":
+            self.clarify_options = [str(v) for v in value] if isinstance(value, list) else []
+        elif name == "low_confidence_count":
+            self.low_confidence_count = int(value) if isinstance(value, int) else 0
+        elif name == "question":
+            self.question = value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the bot does next.
+
+    Attributes:
+        kind: answer, clarify, escalate or smalltalk.
+        intent: The intent acted on (the top one, or the article's for an answer).
+        options: For clarify: the article intents offered, best first.
+    """
+
+    kind: Kind
+    intent: str | None = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def action(self) -> str:
+        """The rasa-sdk action that carries the decision out."""
+        return ACTIONS[self.kind]
+
+
+def decide(
+    parse: ParseResult,
+    state: ConversationState,
+    article_intents: frozenset[str] | set[str],
+    settings: NluSettings,
+) -> Decision:
+    """Choose the next action. A wrong answer costs more than an escalation.
+
+    Args:
+        parse: The understood message.
+        state: The conversation so far.
+        article_intents: Intents some article answers.
+        settings: Thresholds from config.yml.
+    """
+    best = parse.best
+    if best is None:
+        return Decision("escalate")
+    if best.intent == REQUEST_HUMAN and _sure(best, settings.smalltalk_threshold):
+        return Decision("escalate", REQUEST_HUMAN)
+    if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
+        awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
+        if best.intent == DENY and awaiting_reply:
+            return Decision("escalate", DENY)
+        return Decision("smalltalk", best.intent)
+    if best.intent in article_intents:
+        return _decide_article(parse, best, article_intents, settings)
+    if best.intent in SMALLTALK_INTENTS and _sure(best, settings.smalltalk_threshold):
+        return Decision("smalltalk", best.intent)
+    return Decision("escalate", best.intent if best.intent == OUT_OF_SCOPE else None)
+
+
+def _decide_article(
+    parse: ParseResult,
+    best: Match,
+    article_intents: frozenset[str] | set[str],
+    settings: NluSettings,
+) -> Decision:
+    if best.source == "payload":
+        return Decision("answer", best.intent)
+    runner_up = next((m for m in parse.ranking[1:] if m.intent in article_intents), None)
+    lead = best.score - (runner_up.score if runner_up else 0.0)
+    if best.score >= settings.answer_threshold and lead >= settings.margin:
+        return Decision("answer", best.intent)
+    if (
+        runner_up is not None
+        and runner_up.score >= settings.clarify_threshold
+        and best.score + runner_up.score >= settings.answer_threshold
+    ):
+        return Decision("clarify", best.intent, (best.intent, runner_up.intent))
+    return Decision("escalate")
+
+
+def _sure(match: Match, threshold: float) -> bool:
+    return match.source == "payload" or match.score >= threshold

@@ -1,0 +1,38 @@
+"""A project folder loaded: settings, articles and the bot's own sentences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.responses import Responses, load_responses
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the actions need at run time.
+
+    Attributes:
+        settings: config.yml.
+        knowledge: The faq/ articles.
+        responses: responses.yml.
+    """
+
+    settings: Settings
+    knowledge: KnowledgeBase
+    responses: Responses
+
+
+def load_project(project_dir: Path) -> Project:
+    """Load config.yml, faq/ and responses.yml from `project_dir`.
+
+    Raises:
+        ProjectError: naming file and line of every problem.
+    """
+    return Project(
+        settings=load_settings(project_dir),
+        knowledge=load_knowledge(project_dir),
+        responses=load_responses(project_dir),
+    )

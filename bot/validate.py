@@ -1,0 +1,155 @@
+"""Checking a project before it trains or serves: every problem with its file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from bot.config import Settings, load_settings
+from bot.errors import Problem, ProjectError
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.normalize import normalize
+from bot.policy import POLICY_INTENTS, SMALLTALK_INTENTS
+from bot.responses import Responses, load_responses
+from bot.training_data import Example, TrainingData, load_training_data
+
+MIN_EXAMPLES = 10
+T = TypeVar("T")
+
+
+def validate_project(project_dir: Path) -> list[Problem]:
+    """Every problem in the project's config, responses, articles and intents."""
+    problems: list[Problem] = []
+
+    def attempt(load: Callable[[Path], T]) -> T | None:
+        try:
+            return load(project_dir)
+        except ProjectError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    settings = attempt(load_settings)
+    knowledge = attempt(load_knowledge)
+    responses = attempt(load_responses)
+    data = attempt(load_training_data)
+    if data is not None:
+        problems += check_examples(data)
+    if data is not None and knowledge is not None and responses is not None:
+        problems += check_coverage(data, knowledge, responses)
+    if knowledge is not None and settings is not None:
+        problems += check_links(knowledge, settings)
+    return problems
+
+
+def check_examples(data: TrainingData) -> list[Problem]:
+    """Duplicate examples, examples under two intents, intents with too few examples."""
+    problems: list[Problem] = []
+    first: dict[str, Example] = {}
+    for example in data.examples:
+        key = normalize(example.text)
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = example
+        elif earlier.intent == example.intent:
+            problems.append(
+                Problem(
+                    example.path,
+                    example.line,
+                    f"duplicate example {example.text!r} (also {earlier.path}:{earlier.line})",
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    example.path,
+                    example.line,
+                    f"example {example.text!r} is "
+                    f"under {example.intent!r} and under {earlier.intent!r} "
+                    f"({earlier.path}:{earlier.line})",
+                )
+            )
+    counts: dict[str, int] = {}
+    for example in data.examples:
+        counts[example.intent] = counts.get(example.intent, 0) + 1
+    for intent, (path, line) in data.intent_lines().items():
+        if counts[intent] < MIN_EXAMPLES:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"intent {intent!r} has {counts[intent]} "
+                    f"examples; {MIN_EXAMPLES} or more recognise it reliably",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def check_coverage(
+    data: TrainingData, knowledge: KnowledgeBase, responses: Responses
+) -> list[Problem]:
+    """Intents nothing answers, and articles no intent reaches."""
+    problems: list[Problem] = []
+    answered = knowledge.intents
+    for intent, (path, line) in data.intent_lines().items():
+        replied = intent in SMALLTALK_INTENTS and intent in responses
+        if intent not in answered and intent not in POLICY_INTENTS and not replied:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"intent {intent!r} has no article in faq/ and no reply in responses.yml",
+                )
+            )
+    trained = set(data.intents)
+    for article in knowledge.articles:
+        if not article.intents:
+            problems.append(Problem(article.path, 2, f"article {article.id!r} has no intents"))
+        for intent in article.intents:
+            if intent not in trained:
+                problems.append(
+                    Problem(
+                        article.path,
+                        2,
+                        f"article {article.id!r} answers "
+                        f"intent {intent!r}, which has no examples in intents/",
+                    )
+                )
+    for intent in sorted(POLICY_INTENTS - trained):
+        problems.append(
+            Problem(
+                Path("intents"),
+                None,
+                f"no examples of {intent!r}; the bot cannot recognise it",
+                "warning",
+            )
+        )
+    return problems
+
+
+def check_links(knowledge: KnowledgeBase, settings: Settings) -> list[Problem]:
+    """Articles that link to a config.yml URL that is not set."""
+    urls = vars(settings.urls)
+    problems = []
+    for article in knowledge.articles:
+        for name in article.setting_links():
+            if name not in urls:
+                problems.append(
+                    Problem(
+                        article.path,
+                        None,
+                        f"links to setting:{name}, which config.yml's urls does not have",
+                    )
+                )
+            elif not urls[name]:
+                problems.append(
+                    Problem(
+                        article.path,
+                        None,
+                        f"links to urls.{name}, which is "
+                        "not set in config.yml: the link shows as plain text",
+                        "warning",
+                    )
+                )
+    return problems
