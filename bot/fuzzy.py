@@ -39,13 +39,20 @@ class FuzzyMatcher:
     def __init__(self, texts: Sequence[str], intents: Sequence[str]) -> None:
         self.texts = list(texts)
         self.intents = list(intents)
+        # token_sort_ratio is ratio() on sorted words; sorting the examples once
+        # keeps each lookup to one pass of plain ratio() with a cut-off.
+        self.sorted_texts = [_sort_words(text) for text in self.texts]
 
     def best(self, text: str, score_cutoff: float) -> FuzzyHit | None:
         """The most similar example scoring at least `score_cutoff`, if any."""
         found = process.extractOne(
-            text, self.texts, scorer=fuzz.token_sort_ratio, score_cutoff=score_cutoff
+            _sort_words(text), self.sorted_texts, scorer=fuzz.ratio, score_cutoff=score_cutoff
         )
         if found is None:
             return None
-        example, score, index = found
-        return FuzzyHit(self.intents[index], float(score), example)
+        _, score, index = found
+        return FuzzyHit(self.intents[index], float(score), self.texts[index])
+
+
+def _sort_words(text: str) -> str:
+    return " ".join(sorted(text.split()))

@@ -29,8 +29,7 @@ logger = logging.getLogger(__name__)
 CLASSIFIER_PARAMS: dict[str, Any] = {
     "word_ngrams": (1, 2),
     "char_ngrams": (2, 5),
-    "C": 1.0,
-    "calibration": "sigmoid",
+    "C": 2.0,
 }
 
 
