@@ -1,0 +1,43 @@
+"""Answer quality on held-out customer messages the model never trained or was tuned on."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.evaluate import evaluate, read_tests
+from bot.normalize import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = ROOT / "tests" / "data" / "heldout.tsv"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    project = tmp_path_factory.mktemp("project")
+    for name in ("config.yml", "responses.yml"):
+        shutil.copy(ROOT / name, project / name)
+    for folder in ("faq", "intents"):
+        shutil.copytree(ROOT / folder, project / folder)
+    return Assistant.load(project)
+
+
+def test_heldout_messages_are_never_training_examples(assistant: Assistant) -> None:
+    trained = set(assistant.model.texts)
+    cases = read_tests(HELDOUT, [a.id for a in assistant.project.knowledge.articles])
+    leaked = [c.text for c in cases if normalize(c.text) in trained]
+    assert leaked == []
+
+
+async def test_heldout_answer_quality(assistant: Assistant) -> None:
+    cases = read_tests(HELDOUT, [a.id for a in assistant.project.knowledge.articles])
+    assert len(cases) >= 150
+    metrics = (await evaluate(assistant, cases)).metrics()
+    print(metrics)
+    assert metrics["answer_accuracy"] >= 0.90
+    assert metrics["wrong_answer_rate"] <= 0.03
+    assert metrics["escalation_recall"] >= 0.85
+    assert metrics["smalltalk_accuracy"] >= 0.90
