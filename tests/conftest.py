@@ -1,0 +1,73 @@
+"""Fixtures: a copy of the real project trained once per session, small projects, actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import HELPCENTER_SOURCE, copy_project, write_small_project
+
+import actions.context
+from bot.assistant import Assistant
+from bot.project import Project, load_project
+
+
+@pytest.fixture(scope="session")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the real project (config, responses, faq/, intents/), never the repo."""
+    return copy_project(tmp_path_factory.mktemp("project") / "pcpatrol")
+
+
+@pytest.fixture(scope="session")
+def trained_assistant(project_dir: Path) -> Assistant:
+    """The assistant over the project copy; trains once and stores the model in the copy."""
+    return Assistant.load(project_dir)
+
+
+@pytest.fixture
+def assistant(trained_assistant: Assistant) -> Iterator[Assistant]:
+    """The session's assistant, with the actions answering from its project.
+
+    The actions read a process-wide project; other tests hand them other projects,
+    so it is set back before and after each test.
+    """
+    previous = actions.context._project
+    actions.context.use_project(trained_assistant.project)
+    yield trained_assistant
+    actions.context._project = previous
+
+
+@pytest.fixture(scope="session")
+def trained_project_dir(trained_assistant: Assistant, project_dir: Path) -> Path:
+    """The project copy once its model file exists (CLI runs on it do not retrain)."""
+    assert trained_assistant.project.settings.model_file.exists()
+    return project_dir
+
+
+@pytest.fixture(scope="session")
+def real_project(project_dir: Path) -> Project:
+    """The real project's settings, articles and responses (no model needed)."""
+    return load_project(project_dir)
+
+
+@pytest.fixture
+def use_actions_project() -> Iterator[None]:
+    """Restore the actions' project after a test that hands them one."""
+    previous = actions.context._project
+    yield
+    actions.context._project = previous
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """A small valid project that trains in well under a second."""
+    return write_small_project(tmp_path / "small")
+
+
+@pytest.fixture(scope="session")
+def helpcenter_source() -> str:
+    """The published helpcenter category the articles come from."""
+    if not HELPCENTER_SOURCE.exists():
+        pytest.skip(f"{HELPCENTER_SOURCE} is not available")
+    return HELPCENTER_SOURCE.read_text(encoding="utf-8")

@@ -1,0 +1,295 @@
+"""The classifier (bot/classifier.py), fuzzy fallback (bot/fuzzy.py) and parser (bot/nlu.py)."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from bot.classifier import IntentClassifier
+from bot.config import NluSettings
+from bot.fuzzy import FuzzyMatcher
+from bot.nlu import RANKING_SIZE, IntentParser, Match, ParseResult
+from bot.normalize import normalize
+
+EXAMPLES: dict[str, list[str]] = {
+    "pay_with_ideal": [
+        "kan ik met ideal betalen",
+        "betalen met ideal",
+        "ideal betaling mogelijk",
+        "betaal ik met ideal",
+        "factuur betalen via ideal",
+        "ideal",
+    ],
+    "view_invoices": [
+        "waar kan ik mijn facturen inzien",
+        "facturen bekijken",
+        "overzicht van facturen",
+        "waar staan mijn facturen",
+        "factuur inzien",
+        "facturen downloaden",
+    ],
+    "failed_direct_debit": [
+        "incasso mislukt",
+        "mijn automatische incasso is mislukt",
+        "de incasso is niet gelukt",
+        "afschrijving mislukt",
+        "incasso gestorneerd",
+        "waarom mislukte de incasso",
+    ],
+    "greet": ["hoi", "hallo", "goedemorgen", "hey", "goedemiddag", "hallo daar"],
+    "thanks": ["bedankt", "dank je wel", "dankjewel", "thanks", "top bedankt", "dank u"],
+    "request_human": [
+        "ik wil een medewerker spreken",
+        "mag ik een mens",
+        "verbind me door",
+        "kan ik iemand spreken",
+        "een collega graag",
+        "menselijke hulp",
+    ],
+    "out_of_scope": [
+        "hoe registreer ik een domein",
+        "mijn website is traag",
+        "wat is het weer",
+        "office licentie kopen",
+        "mijn mail werkt niet op mijn telefoon",
+        "dns instellen",
+    ],
+}
+TEXTS = [normalize(t) for examples in EXAMPLES.values() for t in examples]
+LABELS = [intent for intent, examples in EXAMPLES.items() for _ in examples]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> IntentClassifier:
+    return IntentClassifier().fit(TEXTS, LABELS)
+
+
+@pytest.fixture(scope="module")
+def fuzzy() -> FuzzyMatcher:
+    return FuzzyMatcher(TEXTS, LABELS)
+
+
+@pytest.fixture(scope="module")
+def parser(classifier: IntentClassifier, fuzzy: FuzzyMatcher) -> IntentParser:
+    return IntentParser(classifier, fuzzy, NluSettings())
+
+
+# --- classifier --------------------------------------------------------------------------
+
+
+def test_fit_returns_the_fitted_classifier(classifier: IntentClassifier) -> None:
+    assert sorted(classifier.classes_) == sorted(EXAMPLES)
+    check_is_fitted(classifier)
+
+
+def test_an_unfitted_classifier_says_so() -> None:
+    with pytest.raises(NotFittedError):
+        check_is_fitted(IntentClassifier())
+
+
+def test_parameters_follow_scikit_learn_conventions() -> None:
+    model = IntentClassifier(C=0.5, cv=3)
+    params = model.get_params()
+    assert set(params) == set(inspect.signature(IntentClassifier).parameters)
+    assert (params["C"], params["cv"]) == (0.5, 3)
+    assert not any(name.endswith("_") for name in vars(model))
+    copy = clone(model)
+    assert copy.get_params() == params
+    assert not hasattr(copy, "pipeline_")
+
+
+def test_predict_proba_rows_are_distributions(classifier: IntentClassifier) -> None:
+    texts = ["kan ik met ideal betalen", "hoi", "xyz qqq", "incasso", ""]
+    probabilities = classifier.predict_proba(texts)
+    assert probabilities.shape == (len(texts), len(EXAMPLES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities >= 0).all() and (probabilities <= 1).all()
+
+
+def test_predict_recognises_clear_messages(classifier: IntentClassifier) -> None:
+    predicted = classifier.predict(["kan ik met ideal betalen", "facturen inzien", "hallo"])
+    assert list(predicted) == ["pay_with_ideal", "view_invoices", "greet"]
+
+
+def test_predict_is_the_most_probable_column(classifier: IntentClassifier) -> None:
+    texts = ["mijn incasso is mislukt", "dank je", "medewerker"]
+    probabilities = classifier.predict_proba(texts)
+    expected = classifier.classes_[probabilities.argmax(axis=1)]
+    assert list(classifier.predict(texts)) == list(expected)
+
+
+# --- fuzzy -------------------------------------------------------------------------------
+
+
+def test_fuzzy_finds_a_misspelled_example(fuzzy: FuzzyMatcher) -> None:
+    hit = fuzzy.best("kan ik met idael betalen", score_cutoff=80)
+    assert hit is not None
+    assert hit.intent == "pay_with_ideal"
+    assert hit.example == "kan ik met ideal betalen"
+    assert 80 <= hit.score < 100
+
+
+def test_fuzzy_respects_the_score_cutoff(fuzzy: FuzzyMatcher) -> None:
+    hit = fuzzy.best("kan ik met idael betalen", score_cutoff=80)
+    assert hit is not None
+    assert fuzzy.best("kan ik met idael betalen", score_cutoff=hit.score + 0.5) is None
+    assert fuzzy.best("kan ik met idael betalen", score_cutoff=hit.score - 0.01) == hit
+
+
+def test_fuzzy_ignores_word_order(fuzzy: FuzzyMatcher) -> None:
+    hit = fuzzy.best("mislukt incasso", score_cutoff=99)
+    assert hit is not None
+    assert (hit.intent, hit.score) == ("failed_direct_debit", 100.0)
+
+
+def test_fuzzy_does_not_match_a_fragment_of_a_long_example(fuzzy: FuzzyMatcher) -> None:
+    assert fuzzy.best("mail", score_cutoff=90) is None
+    assert fuzzy.best("volkomen iets anders", score_cutoff=90) is None
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def test_a_payload_is_understood_with_full_confidence(parser: IntentParser) -> None:
+    result = parser.parse("/pay_with_ideal")
+    assert result.ranking == (Match("pay_with_ideal", 1.0, "payload"),)
+    assert result.intent == "pay_with_ideal"
+    assert result.confidence == 1.0
+    assert result.language is None
+    assert result.entities == ()
+    assert result.text == "/pay_with_ideal"
+
+
+def test_a_payload_with_values_carries_them_as_entities(parser: IntentParser) -> None:
+    result = parser.parse('/greet{"a": 1, "b": "x"}')
+    assert result.best == Match("greet", 1.0, "payload")
+    assert result.entities == (("a", 1), ("b", "x"))
+    rasa = result.to_rasa()
+    assert rasa["entities"] == [{"entity": "a", "value": 1}, {"entity": "b", "value": "x"}]
+
+
+def test_surrounding_whitespace_does_not_hide_a_payload(parser: IntentParser) -> None:
+    assert parser.parse("  /greet \n").best == Match("greet", 1.0, "payload")
+
+
+@pytest.mark.parametrize("text", ["/foo", "/Greet", '/greet{"a": }', "/greet[1]", "/greet{[1]}"])
+def test_not_a_known_payload_is_parsed_as_text(parser: IntentParser, text: str) -> None:
+    result = parser.parse(text)
+    assert result.best is not None
+    assert result.best.source in ("classifier", "fuzzy")
+    assert result.language is not None
+    assert result.text == text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!?", "...", "🙂"])
+def test_empty_or_punctuation_only_text_has_an_empty_ranking(
+    parser: IntentParser, text: str
+) -> None:
+    result = parser.parse(text)
+    assert result.ranking == ()
+    assert result.best is None
+    assert result.intent is None
+    assert result.confidence == 0.0
+    assert result.to_rasa()["intent"] == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["kan ik met ideal betalen", "hoi", "waar staan mijn facturen", "xq zzv blorp"]
+)
+def test_ranking_is_at_most_five_and_best_first(parser: IntentParser, text: str) -> None:
+    result = parser.parse(text)
+    assert len(EXAMPLES) > RANKING_SIZE == 5
+    assert 1 <= len(result.ranking) <= 5
+    scores = [m.score for m in result.ranking]
+    assert scores == sorted(scores, reverse=True)
+    assert len({m.intent for m in result.ranking}) == len(result.ranking)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_a_clear_message_is_classified(parser: IntentParser) -> None:
+    result = parser.parse("Kan ik met iDEAL betalen?")
+    assert result.intent == "pay_with_ideal"
+    assert result.best is not None and result.best.source == "classifier"
+    assert result.language == "nl"
+
+
+def test_english_text_is_marked_english(parser: IntentParser) -> None:
+    assert parser.parse("can I pay with ideal please").language == "en"
+
+
+def test_fuzzy_takes_over_when_the_classifier_is_unsure(
+    classifier: IntentClassifier, fuzzy: FuzzyMatcher
+) -> None:
+    # No classifier score reaches 1.01, so every message goes to the fuzzy fallback.
+    unsure = IntentParser(classifier, fuzzy, NluSettings(answer_threshold=1.01, fuzzy_threshold=85))
+    result = unsure.parse("kan ik met idael betalen")
+    best = result.best
+    assert best is not None
+    assert (best.intent, best.source) == ("pay_with_ideal", "fuzzy")
+    assert best.score >= 0.85
+    assert [m.intent for m in result.ranking].count("pay_with_ideal") == 1
+    assert len(result.ranking) <= 5
+    # Nothing resembles this closely enough: the classifier's ranking stays.
+    other = unsure.parse("xq zzv blorp")
+    assert other.best is not None and other.best.source == "classifier"
+
+
+def test_to_rasa_has_the_shape_of_rasas_latest_message(parser: IntentParser) -> None:
+    rasa = parser.parse("hallo").to_rasa()
+    assert rasa["text"] == "hallo"
+    assert rasa["intent"]["name"] == rasa["intent_ranking"][0]["name"]
+    assert rasa["intent"]["confidence"] == rasa["intent_ranking"][0]["confidence"]
+    assert rasa["metadata"] == {"language": "nl", "source": "classifier"}
+    assert rasa["entities"] == []
+
+
+def test_parse_result_properties_on_a_hand_made_ranking() -> None:
+    result = ParseResult("x", "nl", (Match("a", 0.7, "classifier"), Match("b", 0.2, "classifier")))
+    assert (result.intent, result.confidence) == ("a", 0.7)
+    assert result.best == Match("a", 0.7, "classifier")
+
+
+def test_predict_proba_equals_the_sklearn_pipeline(classifier: IntentClassifier) -> None:
+    """The fast scorer must give the fitted pipeline's own numbers."""
+    texts = [
+        "kan ik met ideal betalen",
+        "facturen",
+        "mijn incasso is mislukt",
+        "hallo daar",
+        "woorden die nergens voorkomen",
+        "",
+        "ideal ideal ideal",
+    ]
+    assert np.allclose(
+        classifier.predict_proba(texts), classifier.pipeline_.predict_proba(texts), atol=1e-6
+    )
+
+
+def test_a_pickled_classifier_scores_the_same(classifier: IntentClassifier) -> None:
+    texts = ["kan ik met ideal betalen", "hoi", "xq zzv"]
+    before = classifier.predict_proba(texts)
+    copy = pickle.loads(pickle.dumps(classifier))
+    assert np.allclose(copy.predict_proba(texts), before)
+    assert list(copy.classes_) == list(classifier.classes_)
+
+
+@pytest.mark.xfail(
+    reason="BUG: with exactly two intents the compiled scorer in IntentClassifier."
+    "predict_proba returns one column of 1.0 (a binary LinearSVC has one coefficient row "
+    "and one calibrator), so predict() always answers the first intent",
+    strict=True,
+)
+def test_a_classifier_of_two_intents_gives_two_probabilities() -> None:
+    two = {intent: EXAMPLES[intent] for intent in ("greet", "pay_with_ideal")}
+    texts = [normalize(t) for examples in two.values() for t in examples]
+    labels = [intent for intent, examples in two.items() for _ in examples]
+    model = IntentClassifier().fit(texts, labels)
+    probabilities = model.predict_proba(["hallo", "betalen met ideal"])
+    assert probabilities.shape == (2, 2)
+    assert list(model.predict(["hallo", "betalen met ideal"])) == ["greet", "pay_with_ideal"]

@@ -1,0 +1,201 @@
+"""The dialogue policy on hand-built parses (bot/policy.py); no model needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import NluSettings
+from bot.nlu import Match, ParseResult
+from bot.policy import ConversationState, Decision, decide
+
+SETTINGS = NluSettings(
+    answer_threshold=0.5,
+    margin=0.2,
+    clarify_threshold=0.2,
+    fuzzy_threshold=90,
+    smalltalk_threshold=0.5,
+)
+ARTICLES = frozenset({"pay_with_ideal", "view_invoices", "failed_direct_debit"})
+
+
+def parse(*ranking: tuple[str, float], source: str = "classifier") -> ParseResult:
+    """A ParseResult with the given (intent, score) ranking, best first."""
+    return ParseResult(
+        "bericht",
+        None if source == "payload" else "nl",
+        tuple(Match(intent, score, source) for intent, score in ranking),
+    )
+
+
+def after_answer() -> ConversationState:
+    return ConversationState(feedback_article="betalen-met-ideal")
+
+
+def decide_on(result: ParseResult, state: ConversationState | None = None) -> Decision:
+    return decide(result, state or ConversationState(), ARTICLES, SETTINGS)
+
+
+# --- answering ---------------------------------------------------------------------------
+
+
+def test_answers_when_confident_with_a_clear_lead() -> None:
+    decision = decide_on(parse(("pay_with_ideal", 0.8), ("view_invoices", 0.1)))
+    assert decision == Decision("answer", "pay_with_ideal")
+    assert decision.action == "action_answer_faq"
+
+
+def test_the_lead_is_measured_against_the_next_article_only() -> None:
+    decision = decide_on(
+        parse(("pay_with_ideal", 0.55), ("out_of_scope", 0.4), ("view_invoices", 0.05))
+    )
+    assert decision == Decision("answer", "pay_with_ideal")
+
+
+def test_answers_at_exactly_the_threshold_and_margin() -> None:
+    settings = NluSettings(answer_threshold=0.75, margin=0.25, clarify_threshold=0.25)
+    result = parse(("pay_with_ideal", 0.75), ("view_invoices", 0.5))
+    assert decide(result, ConversationState(), ARTICLES, settings).kind == "answer"
+
+
+def test_a_payload_answers_its_article() -> None:
+    decision = decide_on(parse(("view_invoices", 1.0), source="payload"))
+    assert decision == Decision("answer", "view_invoices")
+
+
+def test_a_payload_answers_even_right_after_another_answer() -> None:
+    decision = decide_on(parse(("view_invoices", 1.0), source="payload"), after_answer())
+    assert decision.kind == "answer"
+
+
+# --- clarifying --------------------------------------------------------------------------
+
+
+def test_clarifies_when_two_articles_are_close() -> None:
+    decision = decide_on(parse(("pay_with_ideal", 0.45), ("view_invoices", 0.4)))
+    assert decision == Decision("clarify", "pay_with_ideal", ("pay_with_ideal", "view_invoices"))
+    assert decision.action == "action_clarify"
+
+
+def test_clarifies_when_confident_but_the_lead_is_too_small() -> None:
+    decision = decide_on(
+        parse(("view_invoices", 0.55), ("out_of_scope", 0.05), ("failed_direct_debit", 0.4))
+    )
+    assert decision.kind == "clarify"
+    assert decision.options == ("view_invoices", "failed_direct_debit")
+
+
+# --- escalating --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        (("pay_with_ideal", 0.3), ("view_invoices", 0.1)),
+        (("pay_with_ideal", 0.3),),
+        (("pay_with_ideal", 0.25), ("view_invoices", 0.2)),
+    ],
+)
+def test_escalates_on_low_confidence(ranking: tuple[tuple[str, float], ...]) -> None:
+    decision = decide_on(parse(*ranking))
+    assert decision == Decision("escalate")
+    assert decision.action == "action_escalate"
+
+
+def test_escalates_when_nothing_was_understood() -> None:
+    assert decide_on(ParseResult("???", "nl", ())) == Decision("escalate")
+
+
+@pytest.mark.parametrize("score", [0.9, 0.3])
+def test_escalates_out_of_scope(score: float) -> None:
+    decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))
+    assert decision == Decision("escalate", "out_of_scope")
+
+
+def test_escalates_a_request_for_a_person() -> None:
+    assert decide_on(parse(("request_human", 0.8))) == Decision("escalate", "request_human")
+    assert decide_on(parse(("request_human", 1.0), source="payload")) == Decision(
+        "escalate", "request_human"
+    )
+
+
+def test_an_unsure_request_for_a_person_is_a_low_confidence_escalation() -> None:
+    assert decide_on(parse(("request_human", 0.3), ("out_of_scope", 0.2))) == Decision("escalate")
+
+
+def test_no_after_an_answer_escalates() -> None:
+    assert decide_on(parse(("deny", 0.8)), after_answer()) == Decision("escalate", "deny")
+    assert decide_on(parse(("deny", 1.0), source="payload"), after_answer()) == Decision(
+        "escalate", "deny"
+    )
+
+
+def test_no_after_a_clarify_question_escalates() -> None:
+    state = ConversationState(clarify_options=["pay_with_ideal", "view_invoices"])
+    assert decide_on(parse(("deny", 0.9)), state) == Decision("escalate", "deny")
+
+
+def test_greetings_below_the_smalltalk_threshold_escalate() -> None:
+    assert decide_on(parse(("greet", 0.4), ("out_of_scope", 0.3))) == Decision("escalate")
+    assert decide_on(parse(("thanks", 0.49))).kind == "escalate"
+
+
+def test_an_intent_without_article_or_reply_escalates() -> None:
+    assert decide_on(parse(("hosting_question", 0.95))) == Decision("escalate")
+
+
+# --- smalltalk ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("intent", ["greet", "thanks", "goodbye"])
+def test_confident_smalltalk_is_smalltalk(intent: str) -> None:
+    decision = decide_on(parse((intent, 0.8)))
+    assert decision == Decision("smalltalk", intent)
+    assert decision.action == "action_smalltalk"
+
+
+def test_yes_after_an_answer_is_smalltalk() -> None:
+    assert decide_on(parse(("affirm", 0.9)), after_answer()) == Decision("smalltalk", "affirm")
+    assert decide_on(parse(("affirm", 1.0), source="payload"), after_answer()) == Decision(
+        "smalltalk", "affirm"
+    )
+
+
+def test_no_out_of_the_blue_is_smalltalk_not_an_escalation() -> None:
+    assert decide_on(parse(("deny", 0.9))) == Decision("smalltalk", "deny")
+
+
+# --- conversation state ------------------------------------------------------------------
+
+
+def test_state_round_trips_through_slots() -> None:
+    state = ConversationState(
+        language="en",
+        feedback_article="facturen-inzien",
+        clarify_options=["a", "b"],
+        low_confidence_count=2,
+        question="where are my invoices",
+    )
+    copy = ConversationState()
+    for name, value in state.to_slots().items():
+        copy.apply_slot(name, value)
+    assert copy == state
+
+
+def test_apply_slot_ignores_unknown_slots_and_bad_values() -> None:
+    state = ConversationState(language="en", low_confidence_count=3)
+    state.apply_slot("unknown", "x")
+    state.apply_slot("language", "de")
+    assert state.language == "en"
+    state.apply_slot("low_confidence_count", "many")
+    assert state.low_confidence_count == 0
+    state.apply_slot("clarify_options", "not a list")
+    assert state.clarify_options == []
+    state.apply_slot("feedback_article", 5)
+    assert state.feedback_article is None
+
+
+def test_to_slots_copies_the_options_list() -> None:
+    state = ConversationState(clarify_options=["a"])
+    slots = state.to_slots()
+    slots["clarify_options"].append("b")
+    assert state.clarify_options == ["a"]
