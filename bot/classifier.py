@@ -163,6 +163,9 @@ class _CompiledScorer:
             values += [v / norm for v in tfidf]
         decision = self.intercept + np.asarray(values) @ self.weights[columns]
         proba = 1.0 / (1.0 + np.exp(self.slope * decision + self.offset))
+        if proba.size == 1:
+            # Two intents: sklearn fits one model and one calibrator, for the second class.
+            return np.array([1.0 - proba[0], proba[0]])
         total = proba.sum()
         if total == 0:
             return np.full_like(proba, 1.0 / proba.size)

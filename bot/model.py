@@ -93,6 +93,10 @@ def save(model: TrainedModel, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         pickle.dump(model, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+    # NamedTemporaryFile creates mode 0600; give the model the mode any new file gets.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp.name, 0o666 & ~umask)
     os.replace(tmp.name, path)
 
 

@@ -8,8 +8,9 @@ import unicodedata
 URL = re.compile(r"(?:https?://|www\.)\S+")
 EMAIL = re.compile(r"\S+@\S+\.\w+")
 NON_WORD = re.compile(r"[\W_]+")
-# "hoiiii" and "bedanktttt" are one word; keep doubles, which Dutch spells ("facturen", "ee").
-REPEATS = re.compile(r"(\w)\1{2,}")
+# "hoiiii" and "bedanktttt" are one word; keep doubles, which Dutch spells ("facturen", "ee"),
+# and digits ("2000").
+REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 
 
 def normalize(text: str) -> str:

@@ -68,6 +68,19 @@ def test_repeated_letters_are_shortened_to_two(text: str, expected: str) -> None
     assert normalize(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("factuur 2000", "factuur 2000"),
+        ("factuurnummer 20250001", "factuurnummer 20250001"),
+        ("bedrag 1.000,00", "bedrag 1 000 00"),
+        ("hoiiii, factuur 2000", "hoii factuur 2000"),
+    ],
+)
+def test_repeated_digits_are_kept(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
 def test_normalize_is_idempotent() -> None:
     for text in ("Kan ik met iDÉAL betalen???", "hoiiii", "mail info@pcpatrol.nl", "www.x.nl"):
         once = normalize(text)
