@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ class LivechatSettings:
 
     timezone: str = "Europe/Amsterdam"
     opening_hours: dict[str, list[str]] = field(default_factory=dict)
-    closed_days: list[str] = field(default_factory=list)
+    closed_days: list[str | date] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,10 @@ def _describe(hint: Any) -> str:
         return f"a list of {_describe(typing.get_args(hint)[0])}s"
     if origin is dict:
         return f"a mapping of {_describe(typing.get_args(hint)[1])}"
-    return {str: "text", float: "a number", int: "a whole number", bool: "true or false"}.get(
-        hint, str(hint)
-    )
+    return {
+        str: "text",
+        float: "a number",
+        int: "a whole number",
+        bool: "true or false",
+        date: "a date",
+    }.get(hint, str(hint))

@@ -26,7 +26,10 @@ class OpeningHours:
 
     @classmethod
     def parse(
-        cls, timezone: str, weekly: Mapping[str, Sequence[str]], closed_days: Sequence[str]
+        cls,
+        timezone: str,
+        weekly: Mapping[str, Sequence[str]],
+        closed_days: Sequence[str | date],
     ) -> OpeningHours:
         """Build opening hours from config values.
 
@@ -50,6 +53,9 @@ class OpeningHours:
             raise ValueError(f"unknown weekday {sorted(unknown)[0]!r}; use {', '.join(WEEKDAYS)}")
         dates = set()
         for text in closed_days:
+            if isinstance(text, date):
+                dates.add(text)
+                continue
             try:
                 dates.add(date.fromisoformat(text))
             except ValueError as exc:
@@ -67,8 +73,10 @@ class OpeningHours:
 
 def _parse_range(text: str) -> tuple[time, time]:
     try:
-        start_text, end_text = text.split("-")
-        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+        start_text, end_text = (part.strip() for part in text.split("-"))
+        start = time.fromisoformat(start_text)
+        # "24:00" closes at midnight; time() cannot hold it, so end at the day's last moment.
+        end = time.max if end_text == "24:00" else time.fromisoformat(end_text)
     except ValueError as exc:
         raise ValueError(f"opening hours {text!r} are not like 09:00-17:00") from exc
     if end <= start:

@@ -55,7 +55,8 @@ class Article:
             if target.startswith("setting:"):
                 resolved = urls.get(target.removeprefix("setting:"))
                 return f"{text} ({resolved})" if resolved else text
-            if target.removeprefix("https://").removeprefix("mailto:") == text:
+            target = target.removeprefix("mailto:")
+            if target.removeprefix("https://") == text or target == text:
                 return target
             return f"{text} ({target})"
 
@@ -89,7 +90,7 @@ def load_article(path: Path) -> Article:
         ProjectError: naming the file and line of each problem.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ProjectError([Problem(path, None, f"not UTF-8 text: {exc.reason}")]) from exc
     front, body = split_front_matter(text, path)

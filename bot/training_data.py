@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from bot.errors import Problem, ProjectError
 from bot.yamlfile import load_yaml
 
 INTENTS_DIR = "intents"
+# Calibration cross-validates, so every intent needs examples in two folds.
+MIN_EXAMPLES = 2
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Rasa entity annotations: [text](entity) or [text]{"entity": ...}; we train on the text.
 ENTITY_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
@@ -134,6 +137,18 @@ def load_training_data(project_dir: Path) -> TrainingData:
             examples += load_intents_file(path)
         except ProjectError as exc:
             problems += exc.problems
+    data = TrainingData(tuple(examples))
+    counts = Counter(data.labels())
+    for intent, (path, line) in data.intent_lines().items():
+        if counts[intent] < MIN_EXAMPLES:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"intent {intent!r} has {counts[intent]} "
+                    f"example; the classifier needs {MIN_EXAMPLES} or more",
+                )
+            )
     if problems:
         raise ProjectError(problems)
-    return TrainingData(tuple(examples))
+    return data

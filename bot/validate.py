@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -14,7 +15,7 @@ from bot.policy import POLICY_INTENTS, SMALLTALK_INTENTS
 from bot.responses import Responses, load_responses
 from bot.training_data import Example, TrainingData, load_training_data
 
-MIN_EXAMPLES = 10
+RECOMMENDED_EXAMPLES = 10
 T = TypeVar("T")
 
 
@@ -69,17 +70,15 @@ def check_examples(data: TrainingData) -> list[Problem]:
                     f"({earlier.path}:{earlier.line})",
                 )
             )
-    counts: dict[str, int] = {}
-    for example in data.examples:
-        counts[example.intent] = counts.get(example.intent, 0) + 1
+    counts = Counter(data.labels())
     for intent, (path, line) in data.intent_lines().items():
-        if counts[intent] < MIN_EXAMPLES:
+        if counts[intent] < RECOMMENDED_EXAMPLES:
             problems.append(
                 Problem(
                     path,
                     line,
-                    f"intent {intent!r} has {counts[intent]} "
-                    f"examples; {MIN_EXAMPLES} or more recognise it reliably",
+                    f"intent {intent!r} has {counts[intent]} examples; "
+                    f"{RECOMMENDED_EXAMPLES} or more recognise it reliably",
                     "warning",
                 )
             )

@@ -40,17 +40,22 @@ class YamlDocument:
         return Problem(self.path, self.line(key_path), message, severity)
 
 
-def _record_lines(node: yaml.Node, key_path: KeyPath, lines: dict[KeyPath, int]) -> None:
+def _record_lines(
+    node: yaml.Node, key_path: KeyPath, lines: dict[KeyPath, int], repeated: list[KeyPath]
+) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             child = (*key_path, str(key_node.value))
+            if child in lines:
+                # PyYAML keeps the last of two equal keys and drops the first in silence.
+                repeated.append(child)
             lines[child] = key_node.start_mark.line + 1
-            _record_lines(value_node, child, lines)
+            _record_lines(value_node, child, lines, repeated)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*key_path, index)
             lines[child] = item.start_mark.line + 1
-            _record_lines(item, child, lines)
+            _record_lines(item, child, lines, repeated)
 
 
 def parse_yaml(text: str, path: Path, first_line: int = 1) -> YamlDocument:
@@ -72,16 +77,25 @@ def parse_yaml(text: str, path: Path, first_line: int = 1) -> YamlDocument:
     finally:
         loader.dispose()
     lines: dict[KeyPath, int] = {}
+    repeated: list[KeyPath] = []
     if node is not None:
-        _record_lines(node, (), lines)
+        _record_lines(node, (), lines, repeated)
         lines = {k: v + first_line - 1 for k, v in lines.items()}
-    return YamlDocument(path, data, lines)
+    document = YamlDocument(path, data, lines)
+    if repeated:
+        raise ProjectError(
+            [
+                document.problem(key, f"key {'.'.join(str(k) for k in key)!r} appears twice")
+                for key in repeated
+            ]
+        )
+    return document
 
 
 def load_yaml(path: Path) -> YamlDocument:
     """Read and parse a YAML file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ProjectError([Problem(path, None, f"not UTF-8 text: {exc.reason}")]) from exc
     except OSError as exc:

@@ -226,11 +226,6 @@ def test_an_unknown_weekday_in_config_is_an_error(tmp_path: Path) -> None:
     assert "maandag" in problem.message
 
 
-@pytest.mark.xfail(
-    reason="BUG: PyYAML keeps the last of two equal keys, so a repeated section in "
-    "config.yml silently discards the first one instead of being reported",
-    strict=True,
-)
 def test_a_repeated_key_in_config_is_an_error(tmp_path: Path) -> None:
     text = """
         nlu:
@@ -240,16 +235,50 @@ def test_a_repeated_key_in_config_is_an_error(tmp_path: Path) -> None:
         nlu:
           margin: 0.3
         """
+    (problem,) = config_problems(tmp_path, text)
+    assert (problem.path, problem.line) == (tmp_path / "config.yml", 5)
+    assert problem.message == "key 'nlu' appears twice"
+
+
+def test_a_repeated_nested_key_names_its_dotted_path(tmp_path: Path) -> None:
+    text = """
+        nlu:
+          margin: 0.2
+          margin: 0.3
+        """
+    (problem,) = config_problems(tmp_path, text)
+    assert problem.line == 3
+    assert problem.message == "key 'nlu.margin' appears twice"
+
+
+def test_unquoted_closed_days_are_dates(tmp_path: Path) -> None:
+    text = """
+        livechat:
+          opening_hours:
+            friday: ["09:00-17:00"]
+          closed_days: [2026-12-25, "2026-12-26"]
+        """
     write_config(tmp_path, text)
-    with pytest.raises(ProjectError) as caught:
-        load_settings(tmp_path)
-    assert any("nlu" in p.message and p.line == 5 for p in caught.value.problems)
+    hours = load_settings(tmp_path).opening_hours
+    assert hours.closed_days == frozenset({date(2026, 12, 25), date(2026, 12, 26)})
+    # Friday 25 December 2026, 10:00 local: closed.
+    assert not hours.is_open(datetime(2026, 12, 25, 9, 0, tzinfo=UTC))
+    assert hours.is_open(datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
+
+
+def test_opening_hours_until_midnight_load_from_config(tmp_path: Path) -> None:
+    write_config(tmp_path, 'livechat:\n  opening_hours:\n    monday: ["18:00-24:00"]\n')
+    hours = load_settings(tmp_path).opening_hours
+    # Monday 5 January 2026, 23:59 local (CET = UTC+1).
+    assert hours.is_open(datetime(2026, 1, 5, 22, 59, tzinfo=UTC))
 
 
 # --- opening hours -----------------------------------------------------------------------
 
 
-def amsterdam_hours(weekly: dict[str, list[str]], closed: list[str] | None = None) -> OpeningHours:
+def amsterdam_hours(
+    weekly: dict[str, list[str]], closed: list[str | date] | None = None
+) -> OpeningHours:
     return OpeningHours.parse("Europe/Amsterdam", weekly, closed or [])
 
 
@@ -306,6 +335,29 @@ def test_closed_days_use_the_local_date() -> None:
     assert hours.closed_days == frozenset({date(2026, 12, 25)})
 
 
+def test_24_00_ends_a_range_at_midnight() -> None:
+    hours = amsterdam_hours({"monday": ["18:00-24:00"]})
+    ((start, _),) = hours.ranges[0]
+    assert start == time(18)
+    # Winter: CET = UTC+1.
+    assert not hours.is_open(datetime(2026, 1, 5, 16, 59, tzinfo=UTC))  # 17:59 Monday
+    assert hours.is_open(datetime(2026, 1, 5, 17, 0, tzinfo=UTC))  # 18:00 Monday
+    assert hours.is_open(datetime(2026, 1, 5, 22, 59, 59, tzinfo=UTC))  # 23:59:59 Monday
+    assert not hours.is_open(datetime(2026, 1, 5, 23, 0, tzinfo=UTC))  # 00:00 Tuesday
+
+
+def test_24_00_with_spaces_and_in_a_second_range() -> None:
+    hours = amsterdam_hours({"friday": ["09:00-12:00", "13:00 - 24:00"]})
+    assert len(hours.ranges[4]) == 2
+    assert hours.is_open(datetime(2026, 1, 9, 22, 30, tzinfo=UTC))  # 23:30 Friday
+
+
+def test_closed_days_may_be_dates() -> None:
+    hours = amsterdam_hours({"friday": ["09:00-17:00"]}, [date(2026, 12, 25)])
+    assert hours.closed_days == frozenset({date(2026, 12, 25)})
+    assert not hours.is_open(datetime(2026, 12, 25, 10, 0, tzinfo=UTC))
+
+
 def test_spaces_around_the_dash_are_accepted() -> None:
     hours = amsterdam_hours({"tuesday": ["09:00 - 17:00"]})
     assert hours.ranges[1] == ((time(9), time(17)),)
@@ -318,6 +370,8 @@ def test_spaces_around_the_dash_are_accepted() -> None:
         ({"monday": ["09:00-09:00"]}, [], ["09:00-09:00"]),
         ({"monday": ["nine to five"]}, [], ["nine to five"]),
         ({"monday": ["09:00"]}, [], ["'09:00'"]),
+        ({"monday": ["18:00-24:30"]}, [], ["18:00-24:30"]),
+        ({"monday": ["24:00-24:00"]}, [], ["24:00-24:00"]),
         ({"maandag": ["09:00-17:00"]}, [], ["unknown weekday", "maandag"]),
         ({"Monday": ["09:00-17:00"]}, [], ["unknown weekday", "Monday"]),
         ({}, ["25-12-2026"], ["25-12-2026"]),

@@ -12,6 +12,7 @@ from bot.knowledge import load_knowledge
 from bot.training_data import (
     ENTITY_ANNOTATION,
     INTENT_NAME,
+    MIN_EXAMPLES,
     load_intents_file,
     load_training_data,
 )
@@ -122,16 +123,50 @@ def test_intents_keep_their_order_and_first_line(tmp_path: Path) -> None:
         - intent: b_intent
           examples: |
             - een
+            - drie
         - intent: a_intent
           examples: |
             - twee
+            - vier
         """,
     )
     data = load_training_data(tmp_path)
     assert data.intents == ["b_intent", "a_intent"]
     lines = data.intent_lines()
     assert lines["b_intent"][1] == 5
-    assert lines["a_intent"][1] == 8
+    assert lines["a_intent"][1] == 9
+
+
+def test_an_intent_with_one_example_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = write_intents(
+        tmp_path,
+        """
+        version: "3.1"
+        nlu:
+        - intent: greet
+          examples: |
+            - hoi
+            - hallo
+        - intent: new_topic
+          examples: |
+            - een nieuw onderwerp
+        """,
+    )
+    with pytest.raises(ProjectError) as caught:
+        load_training_data(tmp_path)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.line) == (path, line_of(path, "een nieuw onderwerp"))
+    assert problem.severity == "error"
+    assert problem.message == (
+        f"intent 'new_topic' has 1 example; the classifier needs {MIN_EXAMPLES} or more"
+    )
+
+
+def test_the_examples_of_an_intent_are_counted_over_all_files(tmp_path: Path) -> None:
+    intent = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - {}\n'
+    write_intents(tmp_path, intent.format("hoi"), "a.yml")
+    write_intents(tmp_path, intent.format("hallo"), "b.yml")
+    assert load_training_data(tmp_path).labels() == ["greet", "greet"]
 
 
 def test_an_extra_top_level_key_names_file_and_line(tmp_path: Path) -> None:
@@ -254,11 +289,6 @@ def test_no_intent_files_is_an_error(tmp_path: Path) -> None:
         load_training_data(tmp_path)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a repeated 'examples:' key in one entry is accepted by PyYAML, which "
-    "keeps the last block: the first block's examples are silently dropped",
-    strict=True,
-)
 def test_a_repeated_examples_key_is_an_error(tmp_path: Path) -> None:
     path = write_intents(
         tmp_path,
@@ -273,6 +303,6 @@ def test_a_repeated_examples_key_is_an_error(tmp_path: Path) -> None:
             - goedemorgen
         """,
     )
-    with pytest.raises(ProjectError) as caught:
-        load_intents_file(path)
-    assert any(p.line == 7 for p in caught.value.problems)
+    (problem,) = problems_of(path)
+    assert (problem.path, problem.line) == (path, 7)
+    assert problem.message == "key 'nlu.0.examples' appears twice"
