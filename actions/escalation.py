@@ -15,12 +15,20 @@ from actions.context import current_project, slot_language
 MAILTO_SUBJECT = "Vraag via de chat"
 
 
+REASONS = frozenset({"request_human", "not_helped", "out_of_scope", "low_confidence"})
+
+
 def escalation_reason(tracker: Tracker) -> str:
-    """Why the bot escalates, read from the tracker as the policy left it."""
+    """Why the bot escalates: the policy's reason (slot escalation_reason) when it gave
+    one; a caller that did not, such as Rasa itself, gets it read from the latest intent.
+    """
+    given = tracker.get_slot("escalation_reason")
+    if given in REASONS:
+        return str(given)
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent == "request_human":
         return "request_human"
-    if intent == "deny":
+    if intent == "deny" and tracker.get_slot("feedback_article"):
         return "not_helped"
     if intent == "out_of_scope":
         return "out_of_scope"

@@ -71,4 +71,4 @@ class ActionClarify(Action):
                 buttons.append({"title": article.title, "payload": f"/{intent}"})
         buttons.append({"title": say("button_other", language), "payload": "/request_human"})
         dispatcher.utter_message(text=say("clarify_question", language), buttons=buttons)
-        return [SlotSet("feedback_article", None)]
+        return [SlotSet("feedback_article", None), SlotSet("low_confidence_count", 0)]

@@ -30,4 +30,8 @@ class ActionSmalltalk(Action):
         else:
             key = "how_can_i_help"
         dispatcher.utter_message(text=project.responses.text(key, language))
-        return [SlotSet("feedback_article", None), SlotSet("clarify_options", [])]
+        return [
+            SlotSet("feedback_article", None),
+            SlotSet("clarify_options", []),
+            SlotSet("low_confidence_count", 0),
+        ]

@@ -75,7 +75,7 @@ class Assistant:
             state.clarify_options = list(decision.options)
         tracker = {
             "sender_id": sender,
-            "slots": state.to_slots(),
+            "slots": {**state.to_slots(), **decision.slots()},
             "latest_message": parse.to_rasa(),
             "events": [],
             "paused": False,
@@ -109,7 +109,7 @@ def _rest_message(sender: str, message: dict[str, Any]) -> dict[str, Any]:
 def _domain(model: TrainedModel, runner: InProcessActionRunner) -> dict[str, Any]:
     """The Rasa domain the actions see."""
     slot = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-    slots = ConversationState().to_slots()
+    slots = {**ConversationState().to_slots(), "escalation_reason": None}
     return {
         "version": "3.1",
         "intents": sorted(set(model.intents)),

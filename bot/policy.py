@@ -12,6 +12,7 @@ from bot.nlu import Match, ParseResult
 SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye"})
 AFFIRM, DENY = "affirm", "deny"
 REQUEST_HUMAN, OUT_OF_SCOPE = "request_human", "out_of_scope"
+NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"
 # Intents the policy itself handles, so they need neither an article nor a response.
 POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})
 
@@ -74,16 +75,26 @@ class Decision:
         kind: answer, clarify, escalate or smalltalk.
         intent: The intent acted on (the top one, or the article's for an answer).
         options: For clarify: the article intents offered, best first.
+        reason: For escalate: request_human, not_helped, out_of_scope or low_confidence.
     """
 
     kind: Kind
     intent: str | None = None
     options: tuple[str, ...] = ()
+    reason: str | None = None
 
     @property
     def action(self) -> str:
         """The rasa-sdk action that carries the decision out."""
         return ACTIONS[self.kind]
+
+    def slots(self) -> dict[str, Any]:
+        """What the action needs to know of this decision, as slots."""
+        if self.kind == "clarify":
+            return {"clarify_options": list(self.options)}
+        if self.kind == "escalate":
+            return {"escalation_reason": self.reason}
+        return {}
 
 
 def decide(
@@ -102,19 +113,21 @@ def decide(
     """
     best = parse.best
     if best is None:
-        return Decision("escalate")
+        return Decision("escalate", reason=LOW_CONFIDENCE)
     if best.intent == REQUEST_HUMAN and _sure(best, settings.smalltalk_threshold):
-        return Decision("escalate", REQUEST_HUMAN)
+        return Decision("escalate", REQUEST_HUMAN, reason=REQUEST_HUMAN)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
         awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
         if best.intent == DENY and awaiting_reply:
-            return Decision("escalate", DENY)
+            return Decision("escalate", DENY, reason=NOT_HELPED)
         return Decision("smalltalk", best.intent)
     if best.intent in article_intents:
         return _decide_article(parse, best, article_intents, settings)
     if best.intent in SMALLTALK_INTENTS and _sure(best, settings.smalltalk_threshold):
         return Decision("smalltalk", best.intent)
-    return Decision("escalate", best.intent if best.intent == OUT_OF_SCOPE else None)
+    if best.intent == OUT_OF_SCOPE:
+        return Decision("escalate", OUT_OF_SCOPE, reason=OUT_OF_SCOPE)
+    return Decision("escalate", reason=LOW_CONFIDENCE)
 
 
 def _decide_article(
@@ -135,7 +148,7 @@ def _decide_article(
         and best.score + runner_up.score >= settings.answer_threshold
     ):
         return Decision("clarify", best.intent, (best.intent, runner_up.intent))
-    return Decision("escalate")
+    return Decision("escalate", reason=LOW_CONFIDENCE)
 
 
 def _sure(match: Match, threshold: float) -> bool:

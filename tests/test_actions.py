@@ -24,19 +24,19 @@ from bot.nlu import Match, ParseResult
 from bot.policy import ConversationState, decide
 from bot.project import Project, load_project
 
-# Open every day, all day: 23:59:59.999999 is the latest end a range can have.
+# Open every day, all day: "24:00" ends a range at midnight.
 ALWAYS_OPEN = dedent(
     """
     livechat:
       timezone: Europe/Amsterdam
       opening_hours:
-        monday: ["00:00-23:59:59.999999"]
-        tuesday: ["00:00-23:59:59.999999"]
-        wednesday: ["00:00-23:59:59.999999"]
-        thursday: ["00:00-23:59:59.999999"]
-        friday: ["00:00-23:59:59.999999"]
-        saturday: ["00:00-23:59:59.999999"]
-        sunday: ["00:00-23:59:59.999999"]
+        monday: ["00:00-24:00"]
+        tuesday: ["00:00-24:00"]
+        wednesday: ["00:00-24:00"]
+        thursday: ["00:00-24:00"]
+        friday: ["00:00-24:00"]
+        saturday: ["00:00-24:00"]
+        sunday: ["00:00-24:00"]
     """
 )
 
@@ -184,7 +184,7 @@ async def test_clarify_offers_both_articles_and_something_else(project: Project)
         {"title": invoices.title, "payload": "/view_invoices"},
         {"title": "Iets anders", "payload": "/request_human"},
     ]
-    assert slot_events(events) == {"feedback_article": None}
+    assert slot_events(events) == {"feedback_article": None, "low_confidence_count": 0}
 
 
 async def test_clarify_in_english_and_skips_unknown_options(project: Project) -> None:
@@ -276,12 +276,49 @@ async def test_escalate_sends_email_on_a_closed_day(make_project: ProjectFactory
         ("pay_with_ideal", "low_confidence", "escalate_low_confidence"),
     ],
 )
-async def test_escalate_explains_the_reason(
+async def test_escalate_explains_the_reason_the_policy_gives(
     project: Project, intent: str | None, reason: str, key: str
 ) -> None:
-    messages, _ = await run_action(ActionEscalate(), intent=intent, confidence=0.3)
+    messages, _ = await run_action(
+        ActionEscalate(), intent=intent, confidence=0.3, slots={"escalation_reason": reason}
+    )
     assert escalation_of(messages)["reason"] == reason
     assert messages[0]["text"].startswith(project.responses.text(key, "nl"))
+
+
+@pytest.mark.parametrize(
+    ("intent", "slots", "reason"),
+    [
+        ("request_human", {}, "request_human"),
+        ("out_of_scope", {}, "out_of_scope"),
+        (None, {}, "low_confidence"),
+        ("pay_with_ideal", {}, "low_confidence"),
+        # "No" is "that did not help" only when there was an answer to say it to.
+        ("deny", {}, "low_confidence"),
+        ("deny", {"feedback_article": "betalen-met-ideal"}, "not_helped"),
+        # A value that is no reason is ignored, as if the slot were not set.
+        ("out_of_scope", {"escalation_reason": "because"}, "out_of_scope"),
+    ],
+)
+async def test_without_the_reason_slot_the_reason_is_read_from_the_intent(
+    project: Project, intent: str | None, slots: dict[str, Any], reason: str
+) -> None:
+    """A caller that sets no escalation_reason, such as Rasa itself."""
+    messages, events = await run_action(ActionEscalate(), intent=intent, slots=slots)
+    assert escalation_of(messages)["reason"] == reason
+    assert messages[0]["text"].startswith(project.responses.text(f"escalate_{reason}", "nl"))
+    expected_count = 1 if reason == "low_confidence" else 0
+    assert slot_events(events)["low_confidence_count"] == expected_count
+
+
+async def test_the_reason_slot_wins_over_the_intent(project: Project) -> None:
+    messages, _ = await run_action(
+        ActionEscalate(),
+        intent="deny",
+        slots={"feedback_article": "betalen-met-ideal", "escalation_reason": "low_confidence"},
+    )
+    assert escalation_of(messages)["reason"] == "low_confidence"
+    assert messages[0]["text"].startswith(project.responses.text("escalate_low_confidence", "nl"))
 
 
 async def test_escalate_speaks_english_when_the_customer_does(project: Project) -> None:
@@ -326,13 +363,6 @@ async def test_a_request_for_a_person_resets_the_low_confidence_count(project: P
     assert slot_events(events)["low_confidence_count"] == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: action_escalate re-derives its reason from the top intent's name, not "
-    "from the policy's decision: an unsure 'deny' with nothing answered is escalated for "
-    "low confidence by decide(), but the customer is told 'Jammer dat dit u niet verder "
-    "hielp' (reason not_helped) and low_confidence_count is reset to 0",
-    strict=True,
-)
 async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
     project: Project,
 ) -> None:
@@ -341,8 +371,15 @@ async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
     )
     state = ConversationState(question="nee bedankt")
     decision = decide(parse, state, project.knowledge.intents, NluSettings())
-    assert (decision.kind, decision.intent) == ("escalate", None)  # low confidence
-    tracker = {**tracker_state(slots=state.to_slots()), "latest_message": parse.to_rasa()}
+    assert (decision.kind, decision.intent, decision.reason) == (
+        "escalate",
+        None,
+        "low_confidence",
+    )
+    # The slots the assistant hands the action: the state plus what the decision needs.
+    slots = {**state.to_slots(), **decision.slots()}
+    assert slots["escalation_reason"] == "low_confidence"
+    tracker = {**tracker_state(slots=slots), "latest_message": parse.to_rasa()}
     dispatcher = CollectingDispatcher()
     events = await ActionEscalate().run(dispatcher, Tracker.from_dict(tracker), {})
     assert escalation_of(dispatcher.messages)["reason"] == "low_confidence"
@@ -361,7 +398,11 @@ async def test_smalltalk_replies_with_the_response_of_the_intent(
         ActionSmalltalk(), intent=intent, slots={"language": language}
     )
     assert [m["text"] for m in messages] == [project.responses.text(intent, language)]
-    assert slot_events(events) == {"feedback_article": None, "clarify_options": []}
+    assert slot_events(events) == {
+        "feedback_article": None,
+        "clarify_options": [],
+        "low_confidence_count": 0,
+    }
 
 
 async def test_yes_after_an_answer_is_thanked_for(project: Project) -> None:

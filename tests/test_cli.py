@@ -472,33 +472,41 @@ def test_an_unreadable_model_file_is_retrained(small_project: Path) -> None:
     assert assistant.model.fingerprint == fingerprint_of(model_file)
 
 
-@pytest.mark.xfail(
-    reason="BUG: an intent with a single example passes `validate` (a warning only) but "
-    "`train` and `ask` crash with a ValueError traceback from CalibratedClassifierCV "
-    "(2-fold cross-validation needs two examples per intent)",
-    strict=True,
-)
-def test_an_intent_with_one_example_does_not_crash_training(small_project: Path) -> None:
+def test_an_intent_with_one_example_is_an_error_not_a_crash(small_project: Path) -> None:
     write_article(small_project / "faq", "nieuw-artikel", intents="[new_topic]")
     path = small_project / "intents" / "nlu.yml"
     path.write_text(
         SMALL_INTENTS + "- intent: new_topic\n  examples: |\n    - een nieuw onderwerp\n",
         encoding="utf-8",
     )
-    assert all(p.severity == "warning" for p in validate_project(small_project))
-    result = run_cli("train", "--project", small_project)
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.returncode == 0 or f"{path}:" in result.stderr
+    line = line_number(path, "een nieuw onderwerp")
+    expected = f"{path}:{line}: error: intent 'new_topic' has 1 example; "
+
+    (error,) = [p for p in validate_project(small_project) if p.severity == "error"]
+    assert (error.path, error.line) == (path, line)
+    assert str(error).startswith(expected)
+    validated = run_cli("validate", "--project", small_project)
+    assert validated.returncode == 1
+    assert expected in validated.stdout
+    assert re.search(r"^1 errors, \d+ warnings$", validated.stdout, re.MULTILINE)
+
+    trained = run_cli("train", "--project", small_project)
+    assert trained.returncode == 1
+    assert "Traceback" not in trained.stderr, trained.stderr
+    assert trained.stderr.startswith(expected)
+    assert not (small_project / "models" / "nlu.pkl").exists()
+
+    asked = run_cli("ask", "hoi", "--project", small_project)
+    assert asked.returncode == 1
+    assert "Traceback" not in asked.stderr, asked.stderr
+    assert expected in asked.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot.model.save writes through tempfile.NamedTemporaryFile, which creates "
-    "the file with mode 0600 whatever the umask, so the stored model is readable only by "
-    "the user who trained it (a server running as another user cannot load it)",
-    strict=True,
-)
-def test_the_stored_model_is_readable_like_the_other_project_files(small_project: Path) -> None:
-    previous = os.umask(0o022)
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_the_stored_model_is_readable_like_the_other_project_files(
+    small_project: Path, umask: int, mode: int
+) -> None:
+    previous = os.umask(umask)
     try:
         stored_model.save(
             stored_model.train(load_training_data(small_project)),
@@ -508,5 +516,5 @@ def test_the_stored_model_is_readable_like_the_other_project_files(small_project
     finally:
         os.umask(previous)
     other = (small_project / "models" / "other.txt").stat().st_mode & 0o777
-    assert other == 0o644
+    assert other == mode
     assert (small_project / "models" / "nlu.pkl").stat().st_mode & 0o777 == other

@@ -6,7 +6,15 @@ import pytest
 
 from bot.config import NluSettings
 from bot.nlu import Match, ParseResult
-from bot.policy import ConversationState, Decision, decide
+from bot.policy import (
+    LOW_CONFIDENCE,
+    NOT_HELPED,
+    OUT_OF_SCOPE,
+    REQUEST_HUMAN,
+    ConversationState,
+    Decision,
+    decide,
+)
 
 SETTINGS = NluSettings(
     answer_threshold=0.5,
@@ -97,50 +105,60 @@ def test_clarifies_when_confident_but_the_lead_is_too_small() -> None:
 )
 def test_escalates_on_low_confidence(ranking: tuple[tuple[str, float], ...]) -> None:
     decision = decide_on(parse(*ranking))
-    assert decision == Decision("escalate")
+    assert decision == Decision("escalate", reason=LOW_CONFIDENCE)
     assert decision.action == "action_escalate"
 
 
 def test_escalates_when_nothing_was_understood() -> None:
-    assert decide_on(ParseResult("???", "nl", ())) == Decision("escalate")
+    assert decide_on(ParseResult("???", "nl", ())) == Decision("escalate", reason=LOW_CONFIDENCE)
 
 
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))
-    assert decision == Decision("escalate", "out_of_scope")
+    assert decision == Decision("escalate", "out_of_scope", reason=OUT_OF_SCOPE)
 
 
 def test_escalates_a_request_for_a_person() -> None:
-    assert decide_on(parse(("request_human", 0.8))) == Decision("escalate", "request_human")
-    assert decide_on(parse(("request_human", 1.0), source="payload")) == Decision(
-        "escalate", "request_human"
-    )
+    expected = Decision("escalate", "request_human", reason=REQUEST_HUMAN)
+    assert decide_on(parse(("request_human", 0.8))) == expected
+    assert decide_on(parse(("request_human", 1.0), source="payload")) == expected
 
 
 def test_an_unsure_request_for_a_person_is_a_low_confidence_escalation() -> None:
-    assert decide_on(parse(("request_human", 0.3), ("out_of_scope", 0.2))) == Decision("escalate")
+    assert decide_on(parse(("request_human", 0.3), ("out_of_scope", 0.2))) == Decision(
+        "escalate", reason=LOW_CONFIDENCE
+    )
 
 
 def test_no_after_an_answer_escalates() -> None:
-    assert decide_on(parse(("deny", 0.8)), after_answer()) == Decision("escalate", "deny")
-    assert decide_on(parse(("deny", 1.0), source="payload"), after_answer()) == Decision(
-        "escalate", "deny"
-    )
+    expected = Decision("escalate", "deny", reason=NOT_HELPED)
+    assert decide_on(parse(("deny", 0.8)), after_answer()) == expected
+    assert decide_on(parse(("deny", 1.0), source="payload"), after_answer()) == expected
 
 
 def test_no_after_a_clarify_question_escalates() -> None:
     state = ConversationState(clarify_options=["pay_with_ideal", "view_invoices"])
-    assert decide_on(parse(("deny", 0.9)), state) == Decision("escalate", "deny")
+    assert decide_on(parse(("deny", 0.9)), state) == Decision("escalate", "deny", reason=NOT_HELPED)
 
 
 def test_greetings_below_the_smalltalk_threshold_escalate() -> None:
-    assert decide_on(parse(("greet", 0.4), ("out_of_scope", 0.3))) == Decision("escalate")
-    assert decide_on(parse(("thanks", 0.49))).kind == "escalate"
+    assert decide_on(parse(("greet", 0.4), ("out_of_scope", 0.3))) == Decision(
+        "escalate", reason=LOW_CONFIDENCE
+    )
+    assert decide_on(parse(("thanks", 0.49))) == Decision("escalate", reason=LOW_CONFIDENCE)
 
 
 def test_an_intent_without_article_or_reply_escalates() -> None:
-    assert decide_on(parse(("hosting_question", 0.95))) == Decision("escalate")
+    assert decide_on(parse(("hosting_question", 0.95))) == Decision(
+        "escalate", reason=LOW_CONFIDENCE
+    )
+
+
+def test_an_unsure_no_after_an_answer_is_a_low_confidence_escalation() -> None:
+    assert decide_on(parse(("deny", 0.3), ("thanks", 0.29)), after_answer()) == Decision(
+        "escalate", reason=LOW_CONFIDENCE
+    )
 
 
 # --- smalltalk ---------------------------------------------------------------------------
@@ -162,6 +180,37 @@ def test_yes_after_an_answer_is_smalltalk() -> None:
 
 def test_no_out_of_the_blue_is_smalltalk_not_an_escalation() -> None:
     assert decide_on(parse(("deny", 0.9))) == Decision("smalltalk", "deny")
+
+
+# --- what the action needs of a decision ------------------------------------------------
+
+
+def test_a_clarify_decision_hands_its_options_to_the_action() -> None:
+    decision = decide_on(parse(("pay_with_ideal", 0.45), ("view_invoices", 0.4)))
+    assert decision.slots() == {"clarify_options": ["pay_with_ideal", "view_invoices"]}
+
+
+@pytest.mark.parametrize(
+    ("ranking", "state", "reason"),
+    [
+        ((("request_human", 0.8),), ConversationState(), REQUEST_HUMAN),
+        ((("deny", 0.8),), after_answer(), NOT_HELPED),
+        ((("out_of_scope", 0.9),), ConversationState(), OUT_OF_SCOPE),
+        ((("pay_with_ideal", 0.3),), ConversationState(), LOW_CONFIDENCE),
+        ((("deny", 0.3),), ConversationState(), LOW_CONFIDENCE),
+    ],
+)
+def test_an_escalation_hands_its_reason_to_the_action(
+    ranking: tuple[tuple[str, float], ...], state: ConversationState, reason: str
+) -> None:
+    decision = decide_on(parse(*ranking), state)
+    assert decision.kind == "escalate"
+    assert decision.slots() == {"escalation_reason": reason}
+
+
+def test_answers_and_smalltalk_set_no_decision_slots() -> None:
+    assert decide_on(parse(("pay_with_ideal", 0.8))).slots() == {}
+    assert decide_on(parse(("greet", 0.8))).slots() == {}
 
 
 # --- conversation state ------------------------------------------------------------------
