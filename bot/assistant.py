@@ -9,6 +9,7 @@ from typing import Any
 
 from actions.context import use_project
 from bot.action_runner import InProcessActionRunner
+from bot.config import Settings
 from bot.model import TrainedModel, ensure_trained
 from bot.nlu import IntentParser, ParseResult
 from bot.policy import ConversationState, Decision, decide
@@ -54,15 +55,44 @@ class Assistant:
         use_project(project)
 
     @classmethod
-    def load(cls, project_dir: Path) -> Assistant:
+    def load(cls, project_dir: Path, settings: Settings | None = None) -> Assistant:
         """Load a project, training the model first when it is missing or stale.
+
+        Args:
+            project_dir: The project folder.
+            settings: Its config.yml, when already loaded.
 
         Raises:
             ProjectError: when a project file has problems.
         """
-        project = load_project(project_dir)
+        project = load_project(project_dir, settings)
         model = ensure_trained(project.settings, load_training_data(project_dir))
         return cls(project, model, InProcessActionRunner())
+
+    def describe(self, turn: Turn) -> dict[str, Any]:
+        """A turn as the object of DESIGN.md section 4 (`ask --json`, `/model/parse`)."""
+        knowledge = self.project.knowledge
+        decision = turn.decision
+        article = knowledge.for_intent(decision.intent) if decision.intent else None
+        options = [knowledge.for_intent(intent) for intent in decision.options]
+        best = turn.parse.best
+        return {
+            "text": turn.parse.text,
+            "intent": turn.parse.intent,
+            "confidence": round(turn.parse.confidence, 4),
+            "source": best.source if best else None,
+            "action": decision.kind,
+            "article": (
+                {"id": article.id, "title": article.title, "url": article.url}
+                if decision.kind == "answer" and article
+                else None
+            ),
+            "options": [{"id": a.id, "title": a.title} for a in options if a],
+            "ranking": [
+                {"intent": m.intent, "confidence": round(m.score, 4)} for m in turn.parse.ranking
+            ],
+            "messages": turn.messages,
+        }
 
     async def handle(self, sender: str, text: str, state: ConversationState) -> Turn:
         """Answer one message, updating `state` in place."""

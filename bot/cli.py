@@ -1,4 +1,4 @@
-"""The pcpatrol-bot command: ask, chat, train, validate, evaluate."""
+"""The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.assistant import Assistant, Turn
+from aiohttp import web
+
+from bot.assistant import Assistant
+from bot.config import load_settings
 from bot.errors import ProjectError
 from bot.evaluate import evaluate, read_tests
 from bot.model import save, train
@@ -19,34 +22,9 @@ from bot.policy import ConversationState
 from bot.project import load_project
 from bot.training_data import load_training_data
 from bot.validate import validate_project
+from bot.web import create_app
 
 CLI_SENDER = "cli"
-
-
-def turn_json(turn: Turn, assistant: Assistant) -> dict[str, Any]:
-    """A turn in the `ask --json` contract (DESIGN.md section 4)."""
-    knowledge = assistant.project.knowledge
-    decision = turn.decision
-    article = knowledge.for_intent(decision.intent) if decision.intent else None
-    options = [knowledge.for_intent(intent) for intent in decision.options]
-    best = turn.parse.best
-    return {
-        "text": turn.parse.text,
-        "intent": turn.parse.intent,
-        "confidence": round(turn.parse.confidence, 4),
-        "source": best.source if best else None,
-        "action": decision.kind,
-        "article": (
-            {"id": article.id, "title": article.title, "url": article.url}
-            if decision.kind == "answer" and article
-            else None
-        ),
-        "options": [{"id": a.id, "title": a.title} for a in options if a],
-        "ranking": [
-            {"intent": m.intent, "confidence": round(m.score, 4)} for m in turn.parse.ranking
-        ],
-        "messages": turn.messages,
-    }
 
 
 def print_messages(messages: list[dict[str, Any]], out: TextIO) -> list[str]:
@@ -66,7 +44,7 @@ async def run_ask(assistant: Assistant, texts: Sequence[str], as_json: bool) -> 
     for text in texts:
         turn = await assistant.handle(CLI_SENDER, text, ConversationState())
         if as_json:
-            print(json.dumps(turn_json(turn, assistant), ensure_ascii=False), flush=True)
+            print(json.dumps(assistant.describe(turn), ensure_ascii=False), flush=True)
         else:
             print_messages(turn.messages, sys.stdout)
 
@@ -129,6 +107,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.project)
+    # Load (and if needed train) before serving, so project errors print as errors.
+    Assistant.load(args.project, settings)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    print(f"PC Patrol assistant: http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+    web.run_app(create_app(settings), host=host, port=port, print=None)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.project)
     cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
@@ -177,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON Lines (DESIGN.md 4)")
     ask.set_defaults(run=cmd_ask)
     command("chat", "Chat with the assistant in the terminal.").set_defaults(run=cmd_chat)
+    serve = command("serve", "Serve the website chat, REST channel and demo page.")
+    serve.add_argument("--host", help="address to listen on (default: config.yml server.host)")
+    serve.add_argument("--port", type=int, help="port (default: config.yml server.port)")
+    serve.set_defaults(run=cmd_serve)
     command("train", "Train the NLU model and store it.").set_defaults(run=cmd_train)
     command("validate", "Check config, articles, responses and intents.").set_defaults(
         run=cmd_validate

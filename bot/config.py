@@ -14,6 +14,7 @@ from bot.hours import OpeningHours
 from bot.yamlfile import KeyPath, YamlDocument, load_yaml
 
 CONFIG_FILE = "config.yml"
+STORE_TYPES = ("sqlite",)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,42 @@ class UrlSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """The web server.
+
+    Attributes:
+        host: Address to listen on.
+        port: Port to listen on.
+        max_body_bytes: Largest request body accepted.
+        max_message_chars: Longest customer message accepted.
+        history_limit: Most history entries sent to the widget.
+    """
+
+    host: str = "localhost"
+    port: int = 5005
+    max_body_bytes: int = 65536
+    max_message_chars: int = 5000
+    history_limit: int = 200
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where conversations are kept.
+
+    Attributes:
+        type: The store ("sqlite").
+        path: SQLite file, relative to the project folder.
+        synchronous: SQLite's synchronous pragma: "normal" survives a crash of the
+            server process; "full" also survives a crash of the machine, at the cost
+            of an fsync per commit.
+    """
+
+    type: str = "sqlite"
+    path: str = "data/conversations.sqlite3"
+    synchronous: str = "normal"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything config.yml sets, plus the project folder it was read from.
 
@@ -86,6 +123,8 @@ class Settings:
         escalation: The e-mail route.
         livechat: Livechat opening hours.
         urls: Company URLs.
+        server: The web server.
+        store: The conversation store.
     """
 
     project_dir: Path = Path(".")
@@ -94,6 +133,8 @@ class Settings:
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     livechat: LivechatSettings = field(default_factory=LivechatSettings)
     urls: UrlSettings = field(default_factory=UrlSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     @property
     def model_file(self) -> Path:
@@ -126,9 +167,51 @@ def load_settings(project_dir: Path) -> Settings:
             _ = settings.opening_hours
         except ValueError as exc:
             problems.append(doc.problem(("livechat",), str(exc)))
+        problems += _check_ranges(settings, doc)
     if problems or settings is None:
         raise ProjectError(problems)
     return settings
+
+
+def _check_ranges(settings: Settings, doc: YamlDocument) -> list[Problem]:
+    """Values of the right type that still make no sense."""
+    checks: list[tuple[KeyPath, bool, str]] = [
+        (("nlu", name), 0 <= getattr(settings.nlu, name) <= 1, "must be between 0 and 1")
+        for name in ("answer_threshold", "margin", "clarify_threshold", "smalltalk_threshold")
+    ]
+    checks += [
+        (
+            ("nlu", "fuzzy_threshold"),
+            0 <= settings.nlu.fuzzy_threshold <= 100,
+            "must be between 0 and 100",
+        ),
+        (("server", "port"), 0 < settings.server.port < 65536, "must be a port number"),
+        (
+            ("server", "max_body_bytes"),
+            settings.server.max_body_bytes >= 1024,
+            "must be at least 1024",
+        ),
+        (
+            ("server", "max_message_chars"),
+            settings.server.max_message_chars >= 1,
+            "must be at least 1",
+        ),
+        (
+            ("store", "type"),
+            settings.store.type in STORE_TYPES,
+            f"must be one of: {', '.join(STORE_TYPES)}",
+        ),
+        (
+            ("store", "synchronous"),
+            settings.store.synchronous in ("normal", "full"),
+            "must be normal or full",
+        ),
+    ]
+    return [
+        doc.problem(key, f"{'.'.join(str(k) for k in key)} {message}")
+        for key, valid, message in checks
+        if not valid
+    ]
 
 
 def _build(

@@ -43,6 +43,14 @@ class ConversationState:
     low_confidence_count: int = 0
     question: str | None = None
 
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any]) -> ConversationState:
+        """A state rebuilt from stored slots; unknown or bad values are left at defaults."""
+        state = cls()
+        for name, value in slots.items():
+            state.apply_slot(name, value)
+        return state
+
     def to_slots(self) -> dict[str, Any]:
         """The state as a Rasa slot dictionary."""
         return {

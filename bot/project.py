@@ -25,14 +25,18 @@ class Project:
     responses: Responses
 
 
-def load_project(project_dir: Path) -> Project:
+def load_project(project_dir: Path, settings: Settings | None = None) -> Project:
     """Load config.yml, faq/ and responses.yml from `project_dir`.
+
+    Args:
+        project_dir: The project folder.
+        settings: Settings already loaded from its config.yml, if any.
 
     Raises:
         ProjectError: naming file and line of every problem.
     """
     return Project(
-        settings=load_settings(project_dir),
+        settings=settings or load_settings(project_dir),
         knowledge=load_knowledge(project_dir),
         responses=load_responses(project_dir),
     )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: install the assistant and chat with it in the terminal (embedded defaults).
+# Quick start: install the assistant and serve it on http://localhost:5005 (embedded defaults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec .venv/bin/pcpatrol-bot chat "$@"
+exec .venv/bin/pcpatrol-bot serve "$@"

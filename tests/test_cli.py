@@ -13,7 +13,7 @@ from helpers import REPO, SMALL_INTENTS, run_cli, write_article, write_small_pro
 
 from bot import model as stored_model
 from bot.assistant import Assistant, Turn
-from bot.cli import turn_json
+
 from bot.nlu import Match, ParseResult
 from bot.policy import Decision
 from bot.project import Project
@@ -181,7 +181,7 @@ def test_ask_json_clarify_has_options(batch: list[dict[str, Any]], real_project:
         assert buttons[-1] == {"title": "Iets anders", "payload": "/request_human"}
 
 
-def test_turn_json_of_a_clarify_turn(trained_assistant: Assistant) -> None:
+def test_describe_of_a_clarify_turn(trained_assistant: Assistant) -> None:
     parse = ParseResult(
         "betalen",
         "nl",
@@ -189,7 +189,7 @@ def test_turn_json_of_a_clarify_turn(trained_assistant: Assistant) -> None:
     )
     decision = Decision("clarify", "pay_with_ideal", ("pay_with_ideal", "unpaid_invoices"))
     message = {"recipient_id": "cli", "text": "Bedoelt u een van deze vragen?"}
-    obj = turn_json(Turn(parse, decision, [message]), trained_assistant)
+    obj = trained_assistant.describe(Turn(parse, decision, [message]))
     check_contract(json.loads(json.dumps(obj)))
     assert obj["action"] == "clarify"
     assert obj["article"] is None

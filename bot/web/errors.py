@@ -1,0 +1,76 @@
+"""API errors as exceptions with fields, turned into JSON responses in one middleware."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiError(Exception):
+    """A request the server refuses.
+
+    Attributes:
+        status: HTTP status.
+        code: Short machine-readable reason, such as "invalid_json".
+        message: What is wrong, for the person reading the response.
+    """
+
+    status: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    """The JSON body of every error response."""
+    return {"error": code, "message": message}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every refusal and failure with a JSON body; never a traceback page."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(error_body(exc.code, exc.message), status=exc.status)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return web.json_response(error_body("body_too_large", exc.text or exc.reason), status=413)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return web.json_response(error_body(code, exc.reason), status=exc.status)
+    except Exception:
+        logger.exception("Unhandled error in %s %s", request.method, request.path)
+        return web.json_response(
+            error_body("internal_error", "the server failed; the error is logged"), status=500
+        )
+
+
+async def read_json_object(request: web.Request) -> dict[str, object]:
+    """The request body as a JSON object.
+
+    Raises:
+        ApiError: 400 for invalid UTF-8 or JSON, 422 when it is not an object.
+    """
+    body = await request.read()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_encoding", "request body is not valid UTF-8") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"request body is not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_shape", "request body must be a JSON object")
+    return data

@@ -1,0 +1,45 @@
+"""The demo page (a helpcenter page with the widget on it) and the widget's files."""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.knowledge import KnowledgeBase
+from bot.web.keys import ASSISTANT
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+TEMPLATE = HERE / "templates" / "demo.html"
+ARTICLES_MARKER = "<!-- articles -->"
+EXCERPT_CHARS = 160
+
+routes = web.RouteTableDef()
+
+
+@cache
+def _template() -> str:
+    return TEMPLATE.read_text(encoding="utf-8")
+
+
+def render_demo(knowledge: KnowledgeBase) -> str:
+    """The demo page with the project's articles listed, every text escaped."""
+    items = []
+    for article in knowledge.articles:
+        text = " ".join(article.plain_text({}).split())
+        excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rsplit(" ", 1)[0]
+        suffix = "" if excerpt == text else " …"
+        items.append(
+            f"<li><h3>{html.escape(article.title)}</h3><p>{html.escape(excerpt)}{suffix}</p></li>"
+        )
+    return _template().replace(ARTICLES_MARKER, "\n".join(items))
+
+
+@routes.get("/")
+async def demo_page(request: web.Request) -> web.Response:
+    """A page in the style of the PC Patrol helpcenter, with the chat widget on it."""
+    page = render_demo(request.app[ASSISTANT].project.knowledge)
+    return web.Response(text=page, content_type="text/html", charset="utf-8")

@@ -1,0 +1,57 @@
+"""Checks on what customers and clients send, shared by the REST and WebSocket channels."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from bot.web.errors import ApiError
+
+# Widget sender ids: 16+ characters so they cannot be guessed; REST senders as in Rasa.
+WIDGET_SENDER = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# C0 controls other than tab, newline and carriage return, and DEL.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_SENDER = 128
+
+
+def new_sender_id() -> str:
+    """A fresh, unguessable conversation id."""
+    return secrets.token_urlsafe(24)
+
+
+def require_text(value: object, field: str, max_chars: int) -> str:
+    """A customer message: text, not empty, not too long, without control characters.
+
+    Raises:
+        ApiError: naming the field and the problem.
+    """
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid_field", f"'{field}' must be a string")
+    if not value.strip():
+        raise ApiError(422, "empty_message", f"'{field}' is empty")
+    if len(value) > max_chars:
+        raise ApiError(413, "message_too_long", f"'{field}' is longer than {max_chars} characters")
+    if CONTROL.search(value):
+        raise ApiError(422, "invalid_characters", f"'{field}' contains control characters")
+    return value
+
+
+def require_sender(value: object) -> str:
+    """A REST sender id: 1 to 128 printable characters.
+
+    Raises:
+        ApiError: naming the problem.
+    """
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid_field", "'sender' must be a string")
+    if not value or len(value) > MAX_SENDER or CONTROL.search(value) or not value.isprintable():
+        raise ApiError(422, "invalid_sender", "'sender' must be 1 to 128 printable characters")
+    return value
+
+
+def optional_text(value: object, field: str, max_chars: int) -> str | None:
+    """An optional short text such as a button title."""
+    if value is None:
+        return None
+    return require_text(value, field, max_chars)
