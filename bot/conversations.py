@@ -15,7 +15,8 @@ from bot.store import ConversationStore, Event
 
 logger = logging.getLogger(__name__)
 
-Subscriber = Callable[[list[dict[str, Any]]], Awaitable[None]]
+# Called with the replies and the customer message they answer ({"id"?, "text"}).
+Subscriber = Callable[[list[dict[str, Any]], dict[str, Any]], Awaitable[None]]
 
 
 class Hub:
@@ -36,11 +37,13 @@ class Hub:
             if not subscribers:
                 del self._subscribers[sender]
 
-    async def publish(self, sender: str, messages: list[dict[str, Any]]) -> None:
+    async def publish(
+        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any]
+    ) -> None:
         """Push messages to every open channel of the conversation."""
         for subscriber in list(self._subscribers.get(sender, ())):
             try:
-                await subscriber(messages)
+                await subscriber(messages, reply_to)
             except (ConnectionError, RuntimeError) as exc:
                 # A socket that closed mid-push; its handler unsubscribes it.
                 logger.debug("Push to a closed channel of %s failed: %s", sender, exc)
@@ -94,7 +97,8 @@ class Conversations:
             now = time.time()
             events = _turn_events(turn, display, metadata, channel, now)
             await self.store.save_turn(sender, events, state.to_slots(), message_id)
-        await self.hub.publish(sender, turn.messages)
+        reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
+        await self.hub.publish(sender, turn.messages, reply_to)
         return turn.messages
 
     async def history(self, sender: str, limit: int) -> list[dict[str, Any]]:
@@ -109,6 +113,8 @@ class Conversations:
             for key in ("buttons", "custom"):
                 if event.data.get(key):
                     entry[key] = event.data[key]
+            if event.message_id:
+                entry["id"] = event.message_id
             entries.append(entry)
         return entries
 

@@ -17,12 +17,14 @@ class Event:
         text: The message text, if any.
         data: Everything else: the parse of a user message, a reply's buttons, ...
         time: Unix time it happened.
+        message_id: For a user event, the client's message id, if it sent one.
     """
 
     kind: EventKind
     text: str | None
     data: dict[str, Any] = field(default_factory=dict)
     time: float = 0.0
+    message_id: str | None = None
 
 
 class ConversationStore(Protocol):

@@ -105,12 +105,15 @@ class SqliteStore:
 
     async def history(self, sender: str, limit: int) -> list[Event]:
         async with self.db.execute(
-            "SELECT kind, text, data, created_at FROM events"
+            "SELECT kind, text, data, created_at, message_id FROM events"
             " WHERE sender_id = ? AND kind IN ('user', 'bot') ORDER BY id DESC LIMIT ?",
             (sender, limit),
         ) as cursor:
             rows = list(await cursor.fetchall())
-        return [Event(kind, text, json.loads(data), time) for kind, text, data, time in rows[::-1]]
+        return [
+            Event(kind, text, json.loads(data), time, message_id)
+            for kind, text, data, time, message_id in rows[::-1]
+        ]
 
     async def close(self) -> None:
         """Commit what is queued, then close the file."""

@@ -13,7 +13,7 @@ from bot.conversations import Conversations, Hub
 from bot.store import open_store
 from bot.web import pages, rest, websocket
 from bot.web.errors import error_middleware
-from bot.web.keys import ASSISTANT, CONVERSATIONS, SETTINGS
+from bot.web.keys import ASSISTANT, CONVERSATIONS, SETTINGS, SOCKETS
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -26,11 +26,13 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware], client_max_size=settings.server.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[SOCKETS] = set()
     app.cleanup_ctx.append(_core)
+    app.on_shutdown.append(websocket.close_sockets)
+    app.on_response_prepare.append(pages.add_charset)
     app.add_routes(rest.routes)
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
-    app.router.add_static("/static", pages.STATIC_DIR)
     return app
 
 

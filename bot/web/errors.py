@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -56,7 +57,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-async def read_json_object(request: web.Request) -> dict[str, object]:
+async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object.
 
     Raises:
@@ -67,10 +68,22 @@ async def read_json_object(request: web.Request) -> dict[str, object]:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_encoding", "request body is not valid UTF-8") from exc
+    return parse_json_object(text, "request body")
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """Parse a JSON object.
+
+    Raises:
+        ApiError: 400 when `text` is not JSON (including nesting too deep and numbers
+            too long for Python), 422 when it is not an object.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"request body is not JSON: {exc.msg}") from exc
+        raise ApiError(400, "invalid_json", f"{what} is not JSON: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_json", f"{what} is not JSON Python can read") from exc
     if not isinstance(data, dict):
-        raise ApiError(422, "invalid_shape", "request body must be a JSON object")
+        raise ApiError(422, "invalid_shape", f"{what} must be a JSON object")
     return data

@@ -11,3 +11,4 @@ from bot.conversations import Conversations
 SETTINGS = web.AppKey("settings", Settings)
 ASSISTANT = web.AppKey("assistant", Assistant)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.knowledge import KnowledgeBase
+from bot.web.errors import ApiError
 from bot.web.keys import ASSISTANT
 
 HERE = Path(__file__).parent
@@ -16,6 +17,7 @@ STATIC_DIR = HERE / "static"
 TEMPLATE = HERE / "templates" / "demo.html"
 ARTICLES_MARKER = "<!-- articles -->"
 EXCERPT_CHARS = 160
+TEXT_TYPES = frozenset({"application/javascript", "text/javascript", "text/css"})
 
 routes = web.RouteTableDef()
 
@@ -36,6 +38,32 @@ def render_demo(knowledge: KnowledgeBase) -> str:
             f"<li><h3>{html.escape(article.title)}</h3><p>{html.escape(excerpt)}{suffix}</p></li>"
         )
     return _template().replace(ARTICLES_MARKER, "\n".join(items))
+
+
+@routes.get("/static/{name}")
+async def static_file(request: web.Request) -> web.FileResponse:
+    """The widget's and demo page's files; only files that ship in static/ are served."""
+    path = _static_files().get(request.match_info["name"])
+    if path is None:
+        raise ApiError(404, "not_found", "no such file")
+    return web.FileResponse(path)
+
+
+@cache
+def _static_files() -> dict[str, Path]:
+    return {path.name: path for path in STATIC_DIR.iterdir() if path.is_file()}
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    """No icon of our own; an empty answer keeps browsers from logging a 404."""
+    return web.Response(status=204)
+
+
+async def add_charset(request: web.Request, response: web.StreamResponse) -> None:
+    """Static text files say they are UTF-8, whatever the host page's charset."""
+    if response.content_type in TEXT_TYPES and not response.charset:
+        response.charset = "utf-8"
 
 
 @routes.get("/")

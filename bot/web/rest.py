@@ -21,7 +21,9 @@ async def rest_webhook(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     sender = require_sender(body.get("sender"))
     text = require_text(body.get("message"), "message", settings.server.max_message_chars)
-    metadata = body.get("metadata") or {}
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict):
         raise ApiError(422, "invalid_field", "'metadata' must be an object")
     display = optional_text(metadata.get("display"), "metadata.display", MAX_DISPLAY)

@@ -32,9 +32,20 @@ def require_text(value: object, field: str, max_chars: int) -> str:
         raise ApiError(422, "empty_message", f"'{field}' is empty")
     if len(value) > max_chars:
         raise ApiError(413, "message_too_long", f"'{field}' is longer than {max_chars} characters")
-    if CONTROL.search(value):
-        raise ApiError(422, "invalid_characters", f"'{field}' contains control characters")
+    if CONTROL.search(value) or not _encodable(value):
+        raise ApiError(
+            422, "invalid_characters", f"'{field}' contains control characters or lone surrogates"
+        )
     return value
+
+
+def _encodable(value: str) -> bool:
+    """False for text with lone surrogates ("\ud800" is valid JSON, not valid UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_sender(value: object) -> str:
@@ -45,7 +56,13 @@ def require_sender(value: object) -> str:
     """
     if not isinstance(value, str):
         raise ApiError(422, "invalid_field", "'sender' must be a string")
-    if not value or len(value) > MAX_SENDER or CONTROL.search(value) or not value.isprintable():
+    if (
+        not value
+        or len(value) > MAX_SENDER
+        or CONTROL.search(value)
+        or not value.isprintable()
+        or not _encodable(value)
+    ):
         raise ApiError(422, "invalid_sender", "'sender' must be 1 to 128 printable characters")
     return value
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.web.errors import ApiError, error_body
-from bot.web.keys import CONVERSATIONS, SETTINGS
+from bot.web.errors import ApiError, error_body, parse_json_object
+from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
 from bot.web.rest import MAX_DISPLAY
 from bot.web.validation import (
     MESSAGE_ID,
@@ -32,9 +31,11 @@ class _Session:
         self.socket = socket
         self.sender: str | None = None
 
-    async def push(self, messages: list[dict[str, Any]]) -> None:
+    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any]) -> None:
         if not self.socket.closed:
-            await self.socket.send_json({"type": "messages", "messages": messages})
+            await self.socket.send_json(
+                {"type": "messages", "messages": messages, "reply_to": reply_to}
+            )
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -55,7 +56,10 @@ class _Session:
         conversations.hub.subscribe(self.sender, self.push)
         limit = self.app[SETTINGS].server.history_limit
         history = await conversations.history(self.sender, limit)
-        await self.socket.send_json({"type": "welcome", "sender": self.sender, "history": history})
+        greeting = conversations.assistant.project.responses.text("greet", "nl")
+        await self.socket.send_json(
+            {"type": "welcome", "sender": self.sender, "history": history, "greeting": greeting}
+        )
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         if self.sender is None:
@@ -84,6 +88,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     )
     await socket.prepare(request)
     session = _Session(request, socket)
+    request.app[SOCKETS].add(socket)
     try:
         async for message in socket:
             if message.type != WSMsgType.TEXT:
@@ -92,17 +97,28 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                         {"type": "error", **error_body("text_only", "send JSON text frames")}
                     )
                 continue
+            frame: dict[str, Any] = {}
             try:
-                frame = json.loads(message.data)
-                if not isinstance(frame, dict):
-                    raise ApiError(422, "invalid_shape", "a frame must be a JSON object")
+                frame = parse_json_object(message.data, "frame")
                 await session.on_frame(frame)
-            except json.JSONDecodeError:
-                await socket.send_json(
-                    {"type": "error", **error_body("invalid_json", "frame is not JSON")}
-                )
             except ApiError as exc:
-                await socket.send_json({"type": "error", **error_body(exc.code, exc.message)})
+                refused = frame.get("id")
+                await socket.send_json(
+                    {
+                        "type": "error",
+                        **error_body(exc.code, exc.message),
+                        **({"id": refused} if isinstance(refused, str) else {}),
+                    }
+                )
     finally:
         session.close()
+        request.app[SOCKETS].discard(socket)
     return socket
+
+
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown, tell every widget the server is going away, so it reconnects at once
+    (and the server does not wait for idle sockets)."""
+    sockets = app[SOCKETS]
+    for socket in list(sockets):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
