@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import HELPCENTER_SOURCE, copy_project, write_small_project
+from helpers import (
+    HELPCENTER_SOURCE,
+    Client,
+    copy_project,
+    serve,
+    with_store,
+    write_small_project,
+)
 
 import actions.context
 from bot.assistant import Assistant
+from bot.config import Settings, load_settings
 from bot.project import Project, load_project
 
 
@@ -71,3 +79,22 @@ def helpcenter_source() -> str:
     if not HELPCENTER_SOURCE.exists():
         pytest.skip(f"{HELPCENTER_SOURCE} is not available")
     return HELPCENTER_SOURCE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def served_settings(trained_project_dir: Path) -> Settings:
+    """config.yml of the trained project copy, as `pcpatrol-bot serve` reads it."""
+    return load_settings(trained_project_dir)
+
+
+@pytest.fixture
+def web_settings(served_settings: Settings, tmp_path: Path) -> Settings:
+    """The served settings with conversations in a fresh SQLite file of the test."""
+    return with_store(served_settings, tmp_path / "conversations.sqlite3")
+
+
+@pytest.fixture
+async def client(web_settings: Settings, use_actions_project: None) -> AsyncIterator[Client]:
+    """aiohttp's test client on the real app (model of the project copy, SQLite in tmp)."""
+    async with serve(web_settings) as running:
+        yield running

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from bot.web import create_app
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path("/work/shared")
@@ -194,3 +204,43 @@ def tracker_state(
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The SlotSet events of an action, as name -> value."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# The web app, served by aiohttp's test server (tests/test_web_*.py).
+Client = TestClient[web.Request, web.Application]
+REST_WEBHOOK = "/webhooks/rest/webhook"
+
+
+def with_store(settings: Settings, database: Path, **server: Any) -> Settings:
+    """`settings` keeping conversations in `database`, with server settings overridden."""
+    return dataclasses.replace(
+        settings,
+        store=dataclasses.replace(settings.store, path=str(database)),
+        server=dataclasses.replace(settings.server, **server),
+    )
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[Client]:
+    """The real app of `create_app(settings)` on a test server; stopped (store closed) after."""
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+async def say(client: Client, sender: str, message: str, **metadata: Any) -> list[dict[str, Any]]:
+    """Send one message over the REST channel; the replies (status 200 asserted)."""
+    body: dict[str, Any] = {"sender": sender, "message": message}
+    if metadata:
+        body["metadata"] = metadata
+    response = await client.post(REST_WEBHOOK, json=body)
+    assert response.status == 200, await response.text()
+    replies: list[dict[str, Any]] = await response.json()
+    return replies
+
+
+async def history(client: Client, sender: str) -> list[dict[str, Any]]:
+    """GET /conversations/{sender}/history (status 200 asserted)."""
+    response = await client.get(f"/conversations/{quote(sender, safe='')}/history")
+    assert response.status == 200, await response.text()
+    entries: list[dict[str, Any]] = await response.json()
+    return entries

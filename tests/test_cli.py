@@ -13,7 +13,6 @@ from helpers import REPO, SMALL_INTENTS, run_cli, write_article, write_small_pro
 
 from bot import model as stored_model
 from bot.assistant import Assistant, Turn
-
 from bot.nlu import Match, ParseResult
 from bot.policy import Decision
 from bot.project import Project

@@ -1,0 +1,226 @@
+"""The SQLite conversation store (bot/store/sqlite.py) on a real file in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, StoreSettings
+from bot.store import Event, open_store
+from bot.store.sqlite import SqliteStore
+
+BUTTONS = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}]
+
+
+def turn(question: str, answer: str, when: float = 1_700_000_000.0) -> list[Event]:
+    """A turn as Conversations stores it: the message, the action taken, the reply."""
+    return [
+        Event("user", question, {"intent": "pay_with_ideal", "display": None}, when),
+        Event("action", "action_answer_faq", {"kind": "answer"}, when),
+        Event("bot", answer, {"buttons": BUTTONS}, when),
+    ]
+
+
+def state(count: int = 0, article: str | None = None) -> dict[str, Any]:
+    return {
+        "language": "nl",
+        "feedback_article": article,
+        "clarify_options": [],
+        "low_confidence_count": count,
+        "question": None,
+    }
+
+
+def count_rows(database: Path, table: str) -> int:
+    """Rows in a table, read by a separate connection (what is committed)."""
+    with sqlite3.connect(database) as connection:
+        (rows,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+    return int(rows)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "store" / "conversations.sqlite3"
+
+
+@pytest.fixture
+async def store(database: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(database)
+    yield opened
+    await opened.close()
+
+
+async def test_new_conversation_is_empty(store: SqliteStore) -> None:
+    assert await store.load_state("nobody") is None
+    assert await store.history("nobody", 10) == []
+    assert not await store.has_message("nobody", "m1")
+
+
+async def test_saved_turn_comes_back(store: SqliteStore) -> None:
+    events = turn("Kan ik met iDEAL betalen? €5 — café", "Ja, dat kan.")
+    await store.save_turn("klant", events, state(article="betalen-met-ideal"), "m1")
+
+    assert await store.load_state("klant") == state(article="betalen-met-ideal")
+    # The action event is kept but is not part of the history; the user event has its id.
+    assert await store.history("klant", 10) == [replace(events[0], message_id="m1"), events[2]]
+    assert await store.has_message("klant", "m1")
+    assert not await store.has_message("klant", "m2")
+    assert not await store.has_message("iemand-anders", "m1")
+    assert await store.load_state("iemand-anders") is None
+
+
+async def test_turn_without_message_id(store: SqliteStore) -> None:
+    await store.save_turn("klant", turn("vraag", "antwoord"), state(), None)
+    await store.save_turn("klant", turn("vraag 2", "antwoord 2"), state(), None)
+    assert len(await store.history("klant", 10)) == 4
+
+
+async def test_state_is_replaced_by_the_latest_turn(store: SqliteStore) -> None:
+    await store.save_turn("klant", turn("???", "Wat bedoelt u?"), state(count=1), "m1")
+    await store.save_turn("klant", turn("?!?", "Nog steeds niet."), state(count=2), "m2")
+    assert await store.load_state("klant") == state(count=2)
+
+
+async def test_history_is_oldest_first_and_limit_keeps_the_last(store: SqliteStore) -> None:
+    for n in range(5):
+        await store.save_turn("klant", turn(f"vraag {n}", f"antwoord {n}", 1000.0 + n), {}, None)
+        await store.save_turn("ander", turn(f"anders {n}", "nee", 1000.0 + n), {}, None)
+
+    everything = await store.history("klant", 100)
+    assert [(e.kind, e.text) for e in everything] == [
+        (kind, f"{word} {n}")
+        for n in range(5)
+        for kind, word in (("user", "vraag"), ("bot", "antwoord"))
+    ]
+    assert [e.time for e in everything] == sorted(e.time for e in everything)
+    assert await store.history("klant", 3) == everything[-3:]
+    assert await store.history("klant", 1) == everything[-1:]
+    assert [e.text for e in await store.history("ander", 2)] == ["anders 4", "nee"]
+
+
+async def test_200_concurrent_turns_all_land_in_group_commits(
+    store: SqliteStore, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+    commit = store._commit
+
+    async def counting_commit(batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await commit(batch)
+
+    monkeypatch.setattr(store, "_commit", counting_commit)
+    senders = [f"klant-{n}" for n in range(20)]
+
+    await asyncio.gather(
+        *(
+            store.save_turn(
+                senders[n % 20], turn(f"vraag {n}", f"antwoord {n}"), state(count=n), f"m{n}"
+            )
+            for n in range(200)
+        )
+    )
+
+    assert sum(batches) == 200
+    assert len(batches) < 200, "turns waiting together should share a commit"
+    assert count_rows(database, "events") == 600
+    assert count_rows(database, "conversations") == 20
+    for index, sender in enumerate(senders):
+        mine = range(index, 200, 20)
+        texts = [e.text for e in await store.history(sender, 100) if e.kind == "user"]
+        assert texts == [f"vraag {n}" for n in mine]
+        assert await store.load_state(sender) == state(count=mine[-1])
+        for n in mine:
+            assert await store.has_message(sender, f"m{n}")
+
+
+async def test_close_waits_for_queued_turns(database: Path) -> None:
+    store = await SqliteStore.open(database)
+    saves = [
+        asyncio.create_task(store.save_turn(f"klant-{n}", turn("vraag", "antwoord"), {}, "m"))
+        for n in range(50)
+    ]
+    await asyncio.sleep(0)  # every save_turn has queued its turn and waits for the commit
+    await store.close()
+
+    assert all(task.done() and task.exception() is None for task in saves)
+    assert count_rows(database, "conversations") == 50
+    assert count_rows(database, "events") == 150
+
+
+async def test_wal_mode_and_synchronous(database: Path, tmp_path: Path) -> None:
+    normal = await SqliteStore.open(database)
+    full = await SqliteStore.open(tmp_path / "full.sqlite3", synchronous="full")
+    try:
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        async with normal.db.execute("PRAGMA synchronous") as cursor:
+            assert await cursor.fetchone() == (1,)  # NORMAL
+        async with full.db.execute("PRAGMA synchronous") as cursor:
+            assert await cursor.fetchone() == (2,)  # FULL
+    finally:
+        await normal.close()
+        await full.close()
+
+
+async def test_reopened_store_sees_everything(database: Path) -> None:
+    first = await SqliteStore.open(database)
+    for n in range(3):
+        await first.save_turn("klant", turn(f"vraag {n}", f"antwoord {n}"), state(count=n), f"m{n}")
+    before = await first.history("klant", 100)
+    await first.close()
+
+    second = await SqliteStore.open(database)
+    try:
+        assert await second.history("klant", 100) == before
+        assert len(before) == 6
+        assert await second.load_state("klant") == state(count=2)
+        assert all([await second.has_message("klant", f"m{n}") for n in range(3)])
+        await second.save_turn("klant", turn("vraag 3", "antwoord 3"), state(count=3), "m3")
+        assert [e.text for e in await second.history("klant", 2)] == ["vraag 3", "antwoord 3"]
+    finally:
+        await second.close()
+
+
+@pytest.mark.parametrize(
+    ("bad_event", "error"),
+    [
+        (Event("bot", "antwoord", {"not json": {1, 2}}), TypeError),
+        (Event("user", "half a surrogate: \ud800"), UnicodeEncodeError),
+    ],
+    ids=["unserializable-data", "unencodable-text"],
+)
+async def test_a_bad_turn_fails_alone(
+    store: SqliteStore, database: Path, bad_event: Event, error: type[Exception]
+) -> None:
+    saves = [
+        store.save_turn(f"klant-{n}", turn("vraag", "antwoord"), state(), f"m{n}")
+        for n in range(10)
+    ]
+    saves.insert(5, store.save_turn("kapot", [bad_event], state(), "bad"))
+
+    results = await asyncio.gather(*saves, return_exceptions=True)
+
+    assert isinstance(results[5], error)
+    assert results[:5] + results[6:] == [None] * 10
+    assert await store.load_state("kapot") is None
+    assert not await store.has_message("kapot", "bad")
+    assert count_rows(database, "conversations") == 10
+    # The store keeps working after the failure.
+    await store.save_turn("kapot", turn("vraag", "antwoord"), state(), "bad")
+    assert await store.has_message("kapot", "bad")
+
+
+async def test_open_store_resolves_the_path_against_the_project(tmp_path: Path) -> None:
+    settings = Settings(project_dir=tmp_path, store=StoreSettings(path="data/chat.sqlite3"))
+    store = await open_store(settings)
+    try:
+        await store.save_turn("klant", turn("vraag", "antwoord"), state(), None)
+    finally:
+        await store.close()
+    assert count_rows(tmp_path / "data" / "chat.sqlite3", "events") == 3
