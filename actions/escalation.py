@@ -7,13 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import current_project, slot_language
-
-MAILTO_SUBJECT = "Vraag via de chat"
-
+from bot.forms import EMAIL_FORM
+from bot.routing import choose_route
 
 REASONS = frozenset({"request_human", "not_helped", "out_of_scope", "low_confidence"})
 
@@ -55,23 +54,32 @@ class ActionEscalate(Action):
         else:
             opening = say(f"escalate_{reason}", language)
         email = settings.escalation.email
-        livechat_open = settings.opening_hours.is_open(datetime.now(UTC))
-        route = "livechat" if livechat_open else "email"
-        how = (
-            say("route_livechat", language)
-            if livechat_open
-            else say("route_email", language, email=email)
+        route = tracker.get_slot("handoff_route") or choose_route(
+            settings, datetime.now(UTC), agents_online=False
         )
         question = tracker.get_slot("question") or ""
-        mailto = f"mailto:{email}?subject={quote(MAILTO_SUBJECT)}&body={quote(question)}"
-        dispatcher.utter_message(
-            text=f"{opening} {how}",
-            json_message={
-                "escalation": {"reason": reason, "route": route, "email": email, "mailto": mailto}
-            },
-        )
-        return [
+        escalation: dict[str, Any] = {"reason": reason, "route": route, "email": email}
+        events = [
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),
             SlotSet("low_confidence_count", misunderstood + 1 if reason == "low_confidence" else 0),
         ]
+        if route == "offer":
+            buttons = [{"title": say("button_colleague", language), "payload": "/request_human"}]
+            dispatcher.utter_message(
+                text=opening, buttons=buttons, json_message={"escalation": escalation}
+            )
+            return events
+        if route == "livechat":
+            position = int(tracker.get_slot("queue_position") or 1)
+            how = say("route_livechat", language, position=str(position))
+            escalation["position"] = position
+        elif route == "email":
+            how = say("route_email_form", language)
+            events.append(ActiveLoop(EMAIL_FORM))
+        else:
+            how = say("route_email", language, email=email)
+            subject = quote(say("mailto_subject", language))
+            escalation["mailto"] = f"mailto:{email}?subject={subject}&body={quote(question)}"
+        dispatcher.utter_message(text=f"{opening} {how}", json_message={"escalation": escalation})
+        return events

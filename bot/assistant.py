@@ -4,19 +4,40 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from actions.context import use_project
 from bot.action_runner import InProcessActionRunner
 from bot.config import Settings
+from bot.forms import FORM_SLOTS, FormOutcome, FormRunner
+from bot.handoff import Route
 from bot.model import TrainedModel, ensure_trained
 from bot.nlu import IntentParser, ParseResult
 from bot.policy import ConversationState, Decision, decide
 from bot.project import Project, load_project
+from bot.routing import choose_route
 from bot.training_data import load_training_data
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A handoff the turn asks for.
+
+    Attributes:
+        route: livechat, email or mailto.
+        reason: Why the bot escalates.
+        question: The customer's question in their own words.
+        guesses: The bot's best intents with confidences.
+    """
+
+    route: Route
+    reason: str
+    question: str
+    guesses: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -24,14 +45,18 @@ class Turn:
     """The outcome of one customer message.
 
     Attributes:
-        parse: What the NLU understood.
+        parse: What the NLU understood (an empty ranking while a form asks for values).
         decision: What the policy chose.
         messages: The replies, as Rasa's REST channel sends them.
+        escalation: The handoff this turn starts, if any.
+        form: What the message did to an active form, if one was active.
     """
 
     parse: ParseResult
     decision: Decision
     messages: list[dict[str, Any]]
+    escalation: Escalation | None = None
+    form: FormOutcome | None = None
 
 
 class Assistant:
@@ -52,6 +77,7 @@ class Assistant:
         self.runner = runner
         self.article_intents = frozenset(project.knowledge.intents)
         self.domain = _domain(model, runner)
+        self.forms = FormRunner(runner, project.responses, self.domain)
         use_project(project)
 
     @classmethod
@@ -94,8 +120,28 @@ class Assistant:
             "messages": turn.messages,
         }
 
-    async def handle(self, sender: str, text: str, state: ConversationState) -> Turn:
-        """Answer one message, updating `state` in place."""
+    async def handle(
+        self,
+        sender: str,
+        text: str,
+        state: ConversationState,
+        *,
+        agents_online: bool = False,
+        queue_length: int = 0,
+    ) -> Turn:
+        """Answer one message, updating `state` in place.
+
+        Args:
+            sender: The conversation.
+            text: The customer's message or button payload.
+            state: The conversation's state, updated in place.
+            agents_online: Whether an agent has the console open (livechat route).
+            queue_length: Livechat handoffs already waiting, for the queue position.
+        """
+        if state.active_form:
+            outcome = await self.forms.proceed(sender, text, state)
+            messages = [_rest_message(sender, m) for m in outcome.messages]
+            return Turn(ParseResult(text, None, ()), Decision("form"), messages, form=outcome)
         parse = self.parser.parse(text)
         if parse.language is not None:
             state.language = parse.language
@@ -103,9 +149,22 @@ class Assistant:
         decision = decide(parse, state, self.article_intents, self.project.settings.nlu)
         if decision.kind == "clarify":
             state.clarify_options = list(decision.options)
+        slots = {**state.to_slots(), **decision.slots()}
+        escalation = None
+        if decision.kind == "escalate":
+            settings = self.project.settings
+            route = choose_route(settings, datetime.now(UTC), agents_online)
+            reason = decision.reason or "low_confidence"
+            if reason == "low_confidence" and state.low_confidence_count == 0 and route != "mailto":
+                # Not understood once: the customer may rephrase, or ask for a colleague.
+                slots.update(handoff_route="offer")
+            else:
+                slots.update(handoff_route=route, queue_position=queue_length + 1)
+                guesses = [{"intent": m.intent, "confidence": m.score} for m in parse.ranking]
+                escalation = Escalation(route, reason, state.question or text, guesses)
         tracker = {
             "sender_id": sender,
-            "slots": {**state.to_slots(), **decision.slots()},
+            "slots": slots,
             "latest_message": parse.to_rasa(),
             "events": [],
             "paused": False,
@@ -114,11 +173,16 @@ class Assistant:
             "latest_action_name": "action_listen",
         }
         result = await self.runner.run(decision.action, tracker, self.domain)
+        replies = list(result.responses)
         for event in result.events:
             if event.get("event") == "slot":
                 state.apply_slot(str(event.get("name")), event.get("value"))
+            elif event.get("event") == "active_loop" and event.get("name") in FORM_SLOTS:
+                state.active_form = str(event["name"])
+                replies += self.forms.activate(state)
         logger.debug("%s: %s -> %s", sender, parse.intent, decision.kind)
-        return Turn(parse, decision, [_rest_message(sender, m) for m in result.responses])
+        messages = [_rest_message(sender, m) for m in replies]
+        return Turn(parse, decision, messages, escalation=escalation)
 
 
 def _rest_message(sender: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +203,8 @@ def _rest_message(sender: str, message: dict[str, Any]) -> dict[str, Any]:
 def _domain(model: TrainedModel, runner: InProcessActionRunner) -> dict[str, Any]:
     """The Rasa domain the actions see."""
     slot = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-    slots = {**ConversationState().to_slots(), "escalation_reason": None}
+    per_turn = ("escalation_reason", "handoff_route", "queue_position")
+    slots = [*ConversationState().to_slots(), *per_turn]
     return {
         "version": "3.1",
         "intents": sorted(set(model.intents)),
@@ -147,5 +212,5 @@ def _domain(model: TrainedModel, runner: InProcessActionRunner) -> dict[str, Any
         "slots": {name: dict(slot) for name in slots},
         "responses": {},
         "actions": runner.action_names,
-        "forms": {},
+        "forms": {form: {"required_slots": list(names)} for form, names in FORM_SLOTS.items()},
     }

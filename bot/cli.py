@@ -1,9 +1,10 @@
-"""The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate."""
+"""The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate, agents."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -13,13 +14,15 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from bot.agents import AccountError, check_username, hash_password
 from bot.assistant import Assistant
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.errors import ProjectError
 from bot.evaluate import evaluate, read_tests
 from bot.model import save, train
 from bot.policy import ConversationState
 from bot.project import load_project
+from bot.store import Agent, open_store
 from bot.training_data import load_training_data
 from bot.validate import validate_project
 from bot.web import create_app
@@ -118,6 +121,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _agents(settings: Settings, args: argparse.Namespace) -> int:
+    store = await open_store(settings)
+    try:
+        if args.action == "list":
+            for agent in await store.list_agents():
+                print(f"{agent.username}\t{agent.display_name}")
+            return 0
+        username = check_username(args.name)
+        if args.action == "remove":
+            if not await store.remove_agent(username):
+                print(f"no agent {username!r}", file=sys.stderr)
+                return 1
+            print(f"Removed {username}; their sessions have ended.")
+            return 0
+        password = _read_password(args.password_stdin)
+        display = args.display_name or username
+        await store.save_agent(Agent(username, display, hash_password(password)))
+        print(f"Agent {username} ({display}) can log in at /agent.")
+        return 0
+    finally:
+        await store.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Wachtwoord: ")
+    if getpass.getpass("Nogmaals: ") != password:
+        raise AccountError("the passwords differ")
+    return password
+
+
+def cmd_agents(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.name:
+        print(f"pcpatrol-bot agents {args.action}: give the agent's NAME", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_agents(load_settings(args.project), args))
+    except AccountError as exc:
+        print(f"pcpatrol-bot agents: {exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.project)
     cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
@@ -174,6 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
     command("validate", "Check config, articles, responses and intents.").set_defaults(
         run=cmd_validate
     )
+    agents = command("agents", "Manage the agents who log in to the console at /agent.")
+    agents.add_argument("action", choices=["add", "remove", "list"])
+    agents.add_argument("name", nargs="?", help="the agent's username")
+    agents.add_argument("--display-name", help="the name customers see (default: NAME)")
+    agents.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
+    agents.set_defaults(run=cmd_agents)
     evaluate_cmd = command("evaluate", "Measure answer quality on a TSV of test messages.")
     evaluate_cmd.add_argument(
         "--tests",

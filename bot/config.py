@@ -113,6 +113,62 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """The agent console.
+
+    Attributes:
+        session_hours: How long a login lasts.
+        secure_cookies: Send the session cookie over HTTPS only; switch off only for
+            plain-HTTP testing.
+        max_login_attempts: Failed logins per name and address before a pause.
+        login_pause_seconds: How long that pause lasts.
+    """
+
+    session_hours: float = 12.0
+    secure_cookies: bool = True
+    max_login_attempts: int = 5
+    login_pause_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Mailing handoffs to escalation.email. With no smtp_host, customers get a mailto link.
+
+    Attributes:
+        smtp_host: The SMTP server, or None.
+        smtp_port: Its port.
+        starttls: Upgrade the connection with STARTTLS before logging in.
+        username: SMTP login, if the server needs one.
+        password_env: Environment variable holding the SMTP password.
+        from_address: The From address; escalation.email when not set.
+        timeout_seconds: How long one delivery attempt may take.
+    """
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password_env: str = "PCPATROL_SMTP_PASSWORD"
+    from_address: str | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    """Where handoffs go besides the console and e-mail, and how retries back off.
+
+    Attributes:
+        webhook_url: Every handoff is POSTed here as JSON when set.
+        retry_seconds: First wait after a failed delivery; doubles each time.
+        max_retry_seconds: Longest wait between two attempts.
+    """
+
+    webhook_url: str | None = None
+    retry_seconds: float = 5.0
+    max_retry_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything config.yml sets, plus the project folder it was read from.
 
@@ -125,6 +181,9 @@ class Settings:
         urls: Company URLs.
         server: The web server.
         store: The conversation store.
+        agents: The agent console.
+        email: Mailing handoffs.
+        handoff: Webhook and retries.
     """
 
     project_dir: Path = Path(".")
@@ -135,6 +194,9 @@ class Settings:
     urls: UrlSettings = field(default_factory=UrlSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    agents: AgentSettings = field(default_factory=AgentSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
     @property
     def model_file(self) -> Path:

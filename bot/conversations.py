@@ -6,21 +6,26 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.assistant import Assistant, Turn
+from bot import mail
+from bot.assistant import Assistant, Escalation, Turn
+from bot.config import Settings
+from bot.handoff import Handoff, OutboxItem, iso
 from bot.policy import ConversationState
 from bot.store import ConversationStore, Event
 
 logger = logging.getLogger(__name__)
 
-# Called with the replies and the customer message they answer ({"id"?, "text"}).
-Subscriber = Callable[[list[dict[str, Any]], dict[str, Any]], Awaitable[None]]
+# Called with the messages and, for replies, the customer message they answer.
+Subscriber = Callable[[list[dict[str, Any]], dict[str, Any] | None], Awaitable[None]]
+TRANSCRIPT_LIMIT = 500
 
 
 class Hub:
-    """Who listens to which conversation (open WebSockets), so replies can be pushed."""
+    """Who listens to which conversation (open WebSockets), so messages can be pushed."""
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscriber]] = {}
@@ -38,7 +43,7 @@ class Hub:
                 del self._subscribers[sender]
 
     async def publish(
-        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any]
+        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None = None
     ) -> None:
         """Push messages to every open channel of the conversation."""
         for subscriber in list(self._subscribers.get(sender, ())):
@@ -49,30 +54,67 @@ class Hub:
                 logger.debug("Push to a closed channel of %s failed: %s", sender, exc)
 
 
+class AgentListeners(Hub):
+    """The open agent consoles: who is online, and where queue changes go.
+
+    Consoles subscribe under their agent's name; publish_all reaches every console.
+    """
+
+    def online(self) -> bool:
+        """Whether any agent has the console open."""
+        return bool(self._subscribers)
+
+    async def publish_all(self, frame: dict[str, Any]) -> None:
+        """Push one frame to every console."""
+        for name in list(self._subscribers):
+            await self.publish(name, [frame])
+
+
 class Conversations:
     """Handles customer messages one conversation at a time, storing each turn.
 
-    A turn is stored (and durable) before its replies go out, so every message the
-    customer saw answered survives a crash. Messages of one conversation are handled
-    in order; different conversations run concurrently.
+    A turn, and the handoff and deliveries it causes, is stored (durably, in one
+    transaction) before its replies go out, so every message the customer saw answered
+    survives a crash. Messages of one conversation are handled in order; different
+    conversations run concurrently. While a person has the conversation (paused), the
+    bot stores the customer's messages and passes them to the agents without answering.
 
     Args:
         assistant: The answering core.
-        store: Where turns are kept.
-        hub: Open channels to push replies to.
+        store: Where everything is kept.
+        hub: Open customer channels.
+        agents: Open agent consoles.
+        on_queued: Called when a delivery was queued (wakes the outbox worker).
     """
 
-    def __init__(self, assistant: Assistant, store: ConversationStore, hub: Hub) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        store: ConversationStore,
+        hub: Hub,
+        agents: AgentListeners | None = None,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self.assistant = assistant
         self.store = store
         self.hub = hub
+        self.agents = agents or AgentListeners()
+        self.on_queued = on_queued
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _lock(self, sender: str) -> asyncio.Lock:
+    @property
+    def settings(self) -> Settings:
+        """The project's settings."""
+        return self.assistant.project.settings
+
+    @asynccontextmanager
+    async def locked(self, sender: str) -> AsyncIterator[None]:
+        """Hold the conversation: one message, claim or reply at a time."""
         lock = self._locks.get(sender)
         if lock is None:
             lock = self._locks[sender] = asyncio.Lock()
-        return lock
+        async with lock:
+            yield
 
     async def handle(
         self,
@@ -87,36 +129,121 @@ class Conversations:
         """Answer one customer message.
 
         Returns:
-            The replies, or None when `message_id` was handled before (a resend).
+            The replies ([] while a person has the conversation), or None when
+            `message_id` was handled before (a resend).
         """
-        async with self._lock(sender):
+        reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
+        async with self.locked(sender):
             if message_id is not None and await self.store.has_message(sender, message_id):
                 return None
             state = ConversationState.from_slots(await self.store.load_state(sender) or {})
-            turn = await self.assistant.handle(sender, text, state)
             now = time.time()
+            if state.paused:
+                user = Event("user", text, {"channel": channel, "display": display}, now)
+                await self.store.save_turn(sender, [user], state.to_slots(), message_id)
+                await self._tell_agents(state.handoff_id, user)
+                return []
+            waiting = await self.store.list_handoffs(["waiting"], "livechat")
+            turn = await self.assistant.handle(
+                sender, text, state, agents_online=self.agents.online(), queue_length=len(waiting)
+            )
             events = _turn_events(turn, display, metadata, channel, now)
-            await self.store.save_turn(sender, events, state.to_slots(), message_id)
-        reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
+            handoffs, outbox = await self._handoffs_of(sender, turn, state, events, now)
+            await self.store.save_turn(
+                sender, events, state.to_slots(), message_id, handoffs, outbox
+            )
+        if outbox:
+            self.on_queued()
         await self.hub.publish(sender, turn.messages, reply_to)
+        if any(h.route == "livechat" for h in handoffs):
+            await self.agents.publish_all(await self.queue_frame())
         return turn.messages
 
     async def history(self, sender: str, limit: int) -> list[dict[str, Any]]:
         """The conversation as the widget shows it, oldest first."""
-        entries = []
-        for event in await self.store.history(sender, limit):
-            entry: dict[str, Any] = {
-                "from": event.kind,
-                "text": event.data.get("display") or event.text or "",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event.time)),
-            }
-            for key in ("buttons", "custom"):
-                if event.data.get(key):
-                    entry[key] = event.data[key]
-            if event.message_id:
-                entry["id"] = event.message_id
-            entries.append(entry)
-        return entries
+        return [entry_of(event) for event in await self.store.history(sender, limit)]
+
+    async def queue_frame(self) -> dict[str, Any]:
+        """The agents' queue: open livechat handoffs, oldest first."""
+        handoffs = await self.store.list_handoffs(["waiting", "assigned"], "livechat")
+        now = time.time()
+        return {"type": "queue", "handoffs": [h.to_json(now) for h in handoffs]}
+
+    async def _tell_agents(self, handoff_id: str | None, event: Event) -> None:
+        if handoff_id is not None:
+            frame = {"type": "entry", "handoff_id": handoff_id, "entry": entry_of(event)}
+            await self.agents.publish_all(frame)
+
+    async def _handoffs_of(
+        self, sender: str, turn: Turn, state: ConversationState, events: list[Event], now: float
+    ) -> tuple[list[Handoff], list[OutboxItem]]:
+        """The handoffs this turn creates or completes, and the deliveries they need."""
+        if turn.escalation is not None:
+            handoff = self._new_handoff(sender, turn.escalation, now)
+            if handoff.route == "livechat":
+                state.paused = True
+                events.append(Event("action", "pause", {"handoff": handoff.id}, now))
+            state.handoff_id = handoff.id if handoff.status != "closed" else None
+            ready = handoff.route != "email"  # an e-mail handoff waits for its form
+            return [handoff], self._webhook(handoff) if ready else []
+        form = turn.form
+        if form is None or state.handoff_id is None or not (form.submitted or form.cancelled):
+            return [], []
+        found = await self.store.get_handoff(state.handoff_id)
+        state.handoff_id = None
+        if found is None:
+            return [], []
+        found.status, found.closed_at = "closed", now
+        if form.cancelled:
+            return [found], []
+        submitted = form.submitted or {}
+        found.customer_email = submitted.get("customer_email")
+        found.question = submitted.get("customer_question") or found.question
+        transcript = await self.store.history(sender, TRANSCRIPT_LIMIT)
+        transcript += [e for e in events if e.kind in ("user", "bot")]
+        email = OutboxItem("email", mail.compose(self.settings, found, transcript))
+        return [found], [email, *self._webhook(found)]
+
+    def _new_handoff(self, sender: str, escalation: Escalation, now: float) -> Handoff:
+        knowledge = self.assistant.project.knowledge
+        guesses = []
+        for guess in escalation.guesses:
+            article = knowledge.for_intent(guess["intent"])
+            summary = {"id": article.id, "title": article.title} if article else None
+            guesses.append({**guess, "article": summary})
+        handoff = Handoff(
+            sender,
+            escalation.route,
+            escalation.reason,
+            escalation.question,
+            guesses,
+            created_at=now,
+        )
+        if escalation.route == "mailto":
+            handoff.status, handoff.closed_at = "closed", now
+        return handoff
+
+    def _webhook(self, handoff: Handoff) -> list[OutboxItem]:
+        if not self.settings.handoff.webhook_url:
+            return []
+        return [OutboxItem("webhook", {"event": "handoff", "handoff": handoff.to_json()})]
+
+
+def entry_of(event: Event) -> dict[str, Any]:
+    """A stored event as a history entry (docs/channels.md)."""
+    entry: dict[str, Any] = {
+        "from": event.kind,
+        "text": event.data.get("display") or event.text or "",
+        "time": iso(event.time),
+    }
+    for key in ("buttons", "custom"):
+        if event.data.get(key):
+            entry[key] = event.data[key]
+    if event.kind == "agent":
+        entry["agent"] = event.data.get("agent")
+    if event.message_id:
+        entry["id"] = event.message_id
+    return entry
 
 
 def _turn_events(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bot.config import NluSettings
@@ -16,12 +18,13 @@ NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"
 # Intents the policy itself handles, so they need neither an article nor a response.
 POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})
 
-Kind = Literal["answer", "clarify", "escalate", "smalltalk"]
+Kind = Literal["answer", "clarify", "escalate", "smalltalk", "form"]
 ACTIONS: dict[Kind, str] = {
     "answer": "action_answer_faq",
     "clarify": "action_clarify",
     "escalate": "action_escalate",
     "smalltalk": "action_smalltalk",
+    "form": "validate_handoff_email_form",
 }
 
 
@@ -35,6 +38,12 @@ class ConversationState:
         clarify_options: Article intents offered in "Bedoelt u ...?".
         low_confidence_count: Consecutive messages the bot did not understand.
         question: The customer's last question in their own words.
+        paused: A person has the conversation; the bot stays quiet (Rasa's pause).
+        handoff_id: The open handoff of this conversation.
+        active_form: The form being filled in (Rasa's active loop), if any.
+        requested_slot: The form's slot the bot just asked for.
+        customer_email: The address the customer gave in the e-mail form.
+        customer_question: The question the customer gave in the e-mail form.
     """
 
     language: Language = "nl"
@@ -42,6 +51,12 @@ class ConversationState:
     clarify_options: list[str] = field(default_factory=list)
     low_confidence_count: int = 0
     question: str | None = None
+    paused: bool = False
+    handoff_id: str | None = None
+    active_form: str | None = None
+    requested_slot: str | None = None
+    customer_email: str | None = None
+    customer_question: str | None = None
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> ConversationState:
@@ -53,26 +68,41 @@ class ConversationState:
 
     def to_slots(self) -> dict[str, Any]:
         """The state as a Rasa slot dictionary."""
-        return {
-            "language": self.language,
-            "feedback_article": self.feedback_article,
-            "clarify_options": list(self.clarify_options),
-            "low_confidence_count": self.low_confidence_count,
-            "question": self.question,
-        }
+        return {f.name: copy.copy(getattr(self, f.name)) for f in fields(self)}
 
     def apply_slot(self, name: str, value: Any) -> None:
         """Take over one SlotSet event from an action; unknown slots are ignored."""
-        if name == "language" and value in ("nl", "en"):
-            self.language = value
-        elif name == "feedback_article":
-            self.feedback_article = value if isinstance(value, str) else None
-        elif name == "clarify_options":
-            self.clarify_options = [str(v) for v in value] if isinstance(value, list) else []
-        elif name == "low_confidence_count":
-            self.low_confidence_count = int(value) if isinstance(value, int) else 0
-        elif name == "question":
-            self.question = value if isinstance(value, str) else None
+        check = _SLOT_VALUES.get(name)
+        if check is not None:
+            setattr(self, name, check(value))
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# How each slot's value is read back; anything else becomes the slot's default.
+_SLOT_VALUES: dict[str, Callable[[Any], Any]] = {
+    "language": lambda value: "en" if value == "en" else "nl",
+    "feedback_article": _text_or_none,
+    "clarify_options": _texts,
+    "low_confidence_count": _count,
+    "question": _text_or_none,
+    "paused": lambda value: value is True,
+    "handoff_id": _text_or_none,
+    "active_form": _text_or_none,
+    "requested_slot": _text_or_none,
+    "customer_email": _text_or_none,
+    "customer_question": _text_or_none,
+}
 
 
 @dataclass(frozen=True)

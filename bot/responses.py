@@ -33,8 +33,21 @@ REQUIRED = (
     "escalate_not_helped",
     "route_livechat",
     "route_email",
+    "route_email_form",
+    "button_colleague",
+    "mailto_subject",
+    "ask_customer_email",
+    "invalid_customer_email",
+    "ask_customer_question",
+    "invalid_customer_question",
+    "button_same_question",
+    "button_cancel",
+    "form_submitted",
+    "form_cancelled",
+    "agent_joined",
+    "agent_left",
 )
-FIELDS = frozenset({"email", "url"})
+FIELDS = frozenset({"email", "url", "position", "agent"})
 
 
 @dataclass(frozen=True)

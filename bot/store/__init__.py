@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.config import Settings
-from bot.store.base import ConversationStore, Event
+from bot.store.base import Agent, ConversationStore, Event, Session
 from bot.store.sqlite import SqliteStore
 
 StoreFactory = Callable[[Settings], Awaitable[ConversationStore]]
@@ -21,4 +21,4 @@ async def open_store(settings: Settings) -> ConversationStore:
     return await STORES[settings.store.type](settings)
 
 
-__all__ = ["STORES", "ConversationStore", "Event", "open_store"]
+__all__ = ["STORES", "Agent", "ConversationStore", "Event", "Session", "open_store"]

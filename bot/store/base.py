@@ -1,11 +1,14 @@
-"""The interface every conversation store implements."""
+"""The interfaces every store implements: conversations, handoffs, outbox, agents."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-EventKind = Literal["user", "bot", "action"]
+from bot.handoff import Handoff, OutboxItem
+
+EventKind = Literal["user", "bot", "agent", "action"]
 
 
 @dataclass(frozen=True)
@@ -13,7 +16,8 @@ class Event:
     """One thing that happened in a conversation.
 
     Attributes:
-        kind: "user" (a customer message), "bot" (a reply) or "action" (what the bot did).
+        kind: "user" (customer), "bot" (reply), "agent" (a person's reply) or "action"
+            (what the bot did, including pausing and resuming for a person).
         text: The message text, if any.
         data: Everything else: the parse of a user message, a reply's buttons, ...
         time: Unix time it happened.
@@ -27,8 +31,31 @@ class Event:
     message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Agent:
+    """A support agent who may log in to the console."""
+
+    username: str
+    display_name: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in agent's session (stored by the hash of its cookie token)."""
+
+    token_hash: str
+    username: str
+    csrf_token: str
+    expires_at: float
+
+
 class ConversationStore(Protocol):
-    """Keeps conversations. A saved turn is durable before save_turn returns."""
+    """Keeps conversations, handoffs, the outbox and agents.
+
+    Every write is durable before the call returns; a turn and what it causes (a
+    handoff, deliveries) are written in one transaction.
+    """
 
     async def load_state(self, sender: str) -> dict[str, Any] | None:
         """The conversation's state (slots), or None for a new conversation."""
@@ -39,13 +66,78 @@ class ConversationStore(Protocol):
         ...
 
     async def save_turn(
-        self, sender: str, events: list[Event], state: dict[str, Any], message_id: str | None
+        self,
+        sender: str,
+        events: Sequence[Event],
+        state: dict[str, Any],
+        message_id: str | None = None,
+        handoffs: Sequence[Handoff] = (),
+        outbox: Sequence[OutboxItem] = (),
     ) -> None:
-        """Append a turn's events and replace the state, atomically and durably."""
+        """Append events, replace the state, and insert or replace handoffs and queue
+        deliveries, atomically and durably."""
         ...
 
     async def history(self, sender: str, limit: int) -> list[Event]:
-        """The last `limit` user and bot events, oldest first."""
+        """The last `limit` user, bot and agent events, oldest first."""
+        ...
+
+    async def save_handoff(self, handoff: Handoff) -> None:
+        """Insert or replace one handoff."""
+        ...
+
+    async def get_handoff(self, handoff_id: str) -> Handoff | None:
+        """One handoff."""
+        ...
+
+    async def list_handoffs(
+        self, statuses: Sequence[str], route: str | None = None
+    ) -> list[Handoff]:
+        """Handoffs with one of `statuses` (and `route`, if given), oldest first."""
+        ...
+
+    async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:
+        """Queued deliveries whose next attempt is due, oldest first."""
+        ...
+
+    async def next_delivery_at(self) -> float | None:
+        """When the earliest queued delivery is due, or None when nothing is queued."""
+        ...
+
+    async def list_deliveries(self, status: str | None = None) -> list[OutboxItem]:
+        """Deliveries (with `status`, if given), oldest first."""
+        ...
+
+    async def save_delivery(self, item: OutboxItem) -> None:
+        """Update a delivery after an attempt."""
+        ...
+
+    async def get_agent(self, username: str) -> Agent | None:
+        """An agent by name."""
+        ...
+
+    async def list_agents(self) -> list[Agent]:
+        """Every agent, by name."""
+        ...
+
+    async def save_agent(self, agent: Agent) -> None:
+        """Add an agent, or replace one of the same name."""
+        ...
+
+    async def remove_agent(self, username: str) -> bool:
+        """Remove an agent and their sessions; False if there was none."""
+        ...
+
+    async def save_session(self, session: Session) -> None:
+        """Store a new session."""
+        ...
+
+    async def get_session(self, token_hash: str) -> Session | None:
+        """A session by the hash of its token."""
+        ...
+
+    async def delete_session(self, token_hash: str) -> None:
+        """End a session."""
         ...
 
     async def close(self) -> None:

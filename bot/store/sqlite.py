@@ -1,4 +1,4 @@
-"""SQLite conversation store (aiosqlite, WAL mode) with group commit."""
+"""SQLite store (aiosqlite, WAL mode) with group commit."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import aiosqlite
 
 from bot.config import Settings
-from bot.store.base import Event
+from bot.handoff import Handoff, OutboxItem
+from bot.store.base import Agent, Event, Session
 
 logger = logging.getLogger(__name__)
 
@@ -37,24 +39,56 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_sender ON events (sender_id, id);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_message_id
     ON events (sender_id, message_id) WHERE message_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS handoffs (
+    id TEXT PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    route TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, created_at);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS agents (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES agents (username) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
+
+Write = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
 @dataclass
-class _Turn:
-    sender: str
-    events: list[Event]
-    state: dict[str, Any]
-    message_id: str | None
+class _Job:
+    write: Write
     done: asyncio.Future[None]
 
 
 class SqliteStore:
-    """Conversations in one SQLite file.
+    """Everything in one SQLite file.
 
-    Writes go through a single writer task that commits every turn waiting at that
+    Writes go through a single writer task that commits every write waiting at that
     moment in one transaction (group commit): under load, many turns share one
-    commit, and each caller still returns only after its turn is committed.
+    commit, and each caller still returns only after its write is committed. Reads
+    use the same connection.
 
     Args:
         db: An open aiosqlite connection in autocommit mode.
@@ -62,7 +96,7 @@ class SqliteStore:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
-        self._queue: asyncio.Queue[_Turn] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop())
 
     @classmethod
@@ -73,47 +107,188 @@ class SqliteStore:
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
         await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA foreign_keys=ON")
         await db.executescript(SCHEMA)
         return cls(db)
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> SqliteStore:
         """Open the file config.yml names, relative to the project folder."""
-        return await cls.open(
-            settings.project_dir / settings.store.path, settings.store.synchronous
-        )
+        path = settings.project_dir / settings.store.path
+        return await cls.open(path, settings.store.synchronous)
+
+    # ---- conversations ----------------------------------------------------------
 
     async def load_state(self, sender: str) -> dict[str, Any] | None:
-        async with self.db.execute(
-            "SELECT state FROM conversations WHERE sender_id = ?", (sender,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._one("SELECT state FROM conversations WHERE sender_id = ?", sender)
         return json.loads(row[0]) if row else None
 
     async def has_message(self, sender: str, message_id: str) -> bool:
-        async with self.db.execute(
-            "SELECT 1 FROM events WHERE sender_id = ? AND message_id = ?", (sender, message_id)
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        query = "SELECT 1 FROM events WHERE sender_id = ? AND message_id = ?"
+        return await self._one(query, sender, message_id) is not None
 
     async def save_turn(
-        self, sender: str, events: list[Event], state: dict[str, Any], message_id: str | None
+        self,
+        sender: str,
+        events: Sequence[Event],
+        state: dict[str, Any],
+        message_id: str | None = None,
+        handoffs: Sequence[Handoff] = (),
+        outbox: Sequence[OutboxItem] = (),
     ) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Turn(sender, events, state, message_id, done))
-        await done
+        now = events[0].time if events else 0.0
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.executemany(
+                "INSERT INTO events (sender_id, kind, text, data, message_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        sender,
+                        e.kind,
+                        e.text,
+                        _dump(e.data),
+                        message_id if e.kind == "user" else None,
+                        e.time,
+                    )
+                    for e in events
+                ],
+            )
+            await db.execute(
+                "INSERT INTO conversations (sender_id, state, created_at, updated_at)"
+                " VALUES (?1, ?2, ?3, ?3) ON CONFLICT (sender_id)"
+                " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                (sender, _dump(state), now),
+            )
+            for handoff in handoffs:
+                await _write_handoff(db, handoff)
+            for item in outbox:
+                await _write_delivery(db, item)
+
+        await self._write(write)
 
     async def history(self, sender: str, limit: int) -> list[Event]:
-        async with self.db.execute(
+        rows = await self._all(
             "SELECT kind, text, data, created_at, message_id FROM events"
-            " WHERE sender_id = ? AND kind IN ('user', 'bot') ORDER BY id DESC LIMIT ?",
-            (sender, limit),
-        ) as cursor:
-            rows = list(await cursor.fetchall())
-        return [
-            Event(kind, text, json.loads(data), time, message_id)
-            for kind, text, data, time, message_id in rows[::-1]
-        ]
+            " WHERE sender_id = ? AND kind IN ('user', 'bot', 'agent') ORDER BY id DESC LIMIT ?",
+            sender,
+            limit,
+        )
+        return [Event(k, text, json.loads(data), t, mid) for k, text, data, t, mid in rows[::-1]]
+
+    # ---- handoffs ---------------------------------------------------------------
+
+    async def save_handoff(self, handoff: Handoff) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await _write_handoff(db, handoff)
+
+        await self._write(write)
+
+    async def get_handoff(self, handoff_id: str) -> Handoff | None:
+        row = await self._one("SELECT data FROM handoffs WHERE id = ?", handoff_id)
+        return Handoff(**json.loads(row[0])) if row else None
+
+    async def list_handoffs(
+        self, statuses: Sequence[str], route: str | None = None
+    ) -> list[Handoff]:
+        marks = ", ".join("?" for _ in statuses)
+        query = f"SELECT data FROM handoffs WHERE status IN ({marks})"
+        values: list[Any] = list(statuses)
+        if route is not None:
+            query += " AND route = ?"
+            values.append(route)
+        rows = await self._all(query + " ORDER BY created_at, id", *values)
+        return [Handoff(**json.loads(row[0])) for row in rows]
+
+    # ---- outbox -----------------------------------------------------------------
+
+    async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:
+        rows = await self._all(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'queued'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            now,
+            limit,
+        )
+        return [_delivery(row) for row in rows]
+
+    async def next_delivery_at(self) -> float | None:
+        row = await self._one("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def list_deliveries(self, status: str | None = None) -> list[OutboxItem]:
+        if status is None:
+            rows = await self._all(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id")
+        else:
+            query = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY id"
+            rows = await self._all(query, status)
+        return [_delivery(row) for row in rows]
+
+    async def save_delivery(self, item: OutboxItem) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await _write_delivery(db, item)
+
+        await self._write(write)
+
+    # ---- agents and sessions ----------------------------------------------------
+
+    async def get_agent(self, username: str) -> Agent | None:
+        row = await self._one(
+            "SELECT username, display_name, password_hash FROM agents WHERE username = ?",
+            username,
+        )
+        return Agent(*row) if row else None
+
+    async def list_agents(self) -> list[Agent]:
+        rows = await self._all(
+            "SELECT username, display_name, password_hash FROM agents ORDER BY username"
+        )
+        return [Agent(*row) for row in rows]
+
+    async def save_agent(self, agent: Agent) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO agents (username, display_name, password_hash) VALUES (?, ?, ?)"
+                " ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,"
+                " password_hash = excluded.password_hash",
+                (agent.username, agent.display_name, agent.password_hash),
+            )
+
+        await self._write(write)
+
+    async def remove_agent(self, username: str) -> bool:
+        existed = await self.get_agent(username) is not None
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM agents WHERE username = ?", (username,))
+
+        await self._write(write)
+        return existed
+
+    async def save_session(self, session: Session) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO sessions (token_hash, username, csrf_token, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (session.token_hash, session.username, session.csrf_token, session.expires_at),
+            )
+
+        await self._write(write)
+
+    async def get_session(self, token_hash: str) -> Session | None:
+        row = await self._one(
+            "SELECT token_hash, username, csrf_token, expires_at FROM sessions"
+            " WHERE token_hash = ?",
+            token_hash,
+        )
+        return Session(*row) if row else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+        await self._write(write)
+
+    # ---- the writer -------------------------------------------------------------
 
     async def close(self) -> None:
         """Commit what is queued, then close the file."""
@@ -122,6 +297,19 @@ class SqliteStore:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         await self.db.close()
+
+    async def _one(self, query: str, *values: Any) -> Any:
+        async with self.db.execute(query, values) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, query: str, *values: Any) -> list[Any]:
+        async with self.db.execute(query, values) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, write: Write) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(write, done))
+        await done
 
     async def _write_loop(self) -> None:
         while True:
@@ -134,59 +322,91 @@ class SqliteStore:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _commit_each_alone_if_needed(self, batch: list[_Turn]) -> None:
-        """Commit the batch; if that fails, each turn alone, so one bad turn fails alone."""
+    async def _commit_each_alone_if_needed(self, batch: list[_Job]) -> None:
+        """Commit the batch; if that fails, each write alone, so one bad write fails alone."""
         try:
             await self._commit(batch)
         except Exception:
             if len(batch) == 1:
-                logger.exception("Storing a turn of %s failed", batch[0].sender)
+                logger.exception("A store write failed")
                 _settle(batch[0].done, sys.exc_info()[1])
                 return
-            for turn in batch:
-                await self._commit_each_alone_if_needed([turn])
+            for job in batch:
+                await self._commit_each_alone_if_needed([job])
             return
-        for turn in batch:
-            _settle(turn.done, None)
+        for job in batch:
+            _settle(job.done, None)
 
-    async def _commit(self, batch: list[_Turn]) -> None:
-        events = [
-            (
-                turn.sender,
-                event.kind,
-                event.text,
-                json.dumps(event.data, ensure_ascii=False),
-                turn.message_id if event.kind == "user" else None,
-                event.time,
-            )
-            for turn in batch
-            for event in turn.events
-        ]
-        states = [
-            (turn.sender, json.dumps(turn.state), turn.events[0].time if turn.events else 0.0)
-            for turn in batch
-        ]
+    async def _commit(self, batch: list[_Job]) -> None:
         await self.db.execute("BEGIN IMMEDIATE")
         try:
-            await self.db.executemany(
-                "INSERT INTO events (sender_id, kind, text, data, message_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                events,
-            )
-            await self.db.executemany(
-                "INSERT INTO conversations (sender_id, state, created_at, updated_at)"
-                " VALUES (?1, ?2, ?3, ?3) ON CONFLICT (sender_id)"
-                " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                states,
-            )
+            for job in batch:
+                await job.write(self.db)
             await self.db.execute("COMMIT")
         except BaseException:
             await self.db.execute("ROLLBACK")
             raise
 
 
+_OUTBOX_COLUMNS = (
+    "id, kind, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at"
+)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _delivery(row: Any) -> OutboxItem:
+    item_id, kind, payload, status, attempts, next_at, error, created, sent = row
+    return OutboxItem(
+        kind, json.loads(payload), item_id, status, attempts, next_at, error, created, sent
+    )
+
+
+async def _write_handoff(db: aiosqlite.Connection, handoff: Handoff) -> None:
+    await db.execute(
+        "INSERT INTO handoffs (id, sender_id, status, route, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
+        " route = excluded.route, data = excluded.data",
+        (
+            handoff.id,
+            handoff.sender,
+            handoff.status,
+            handoff.route,
+            _dump(vars(handoff)),
+            handoff.created_at,
+        ),
+    )
+
+
+async def _write_delivery(db: aiosqlite.Connection, item: OutboxItem) -> None:
+    values = (
+        item.kind,
+        _dump(item.payload),
+        item.status,
+        item.attempts,
+        item.next_attempt_at,
+        item.last_error,
+        item.created_at,
+        item.sent_at,
+    )
+    if item.id:
+        await db.execute(
+            "UPDATE outbox SET kind = ?, payload = ?, status = ?, attempts = ?,"
+            " next_attempt_at = ?, last_error = ?, created_at = ?, sent_at = ? WHERE id = ?",
+            (*values, item.id),
+        )
+    else:
+        await db.execute(
+            "INSERT INTO outbox (kind, payload, status, attempts, next_attempt_at, last_error,"
+            " created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+
+
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():  # the caller went away (cancelled); the turn is stored regardless
+    if done.done():  # the caller went away (cancelled); the write is stored regardless
         return
     if error is None:
         done.set_result(None)

@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.agent_desk import AgentDesk
+from bot.agents import LoginThrottle
 from bot.assistant import Assistant
 from bot.config import Settings
-from bot.conversations import Conversations, Hub
+from bot.conversations import AgentListeners, Conversations, Hub
+from bot.outbox import OutboxWorker
 from bot.store import open_store
-from bot.web import pages, rest, websocket
+from bot.web import agent, pages, rest, websocket
 from bot.web.errors import error_middleware
-from bot.web.keys import ASSISTANT, CONVERSATIONS, SETTINGS, SOCKETS
+from bot.web.keys import ASSISTANT, CONVERSATIONS, DESK, SETTINGS, SOCKETS, THROTTLE
 
 
 def create_app(settings: Settings) -> web.Application:
     """The web app for a project, without side effects until it starts.
 
     On start-up it loads the assistant (training the model when it is missing or
-    stale) and opens the conversation store; on shutdown it finishes pending writes.
+    stale), opens the store and starts the outbox worker; on shutdown it closes every
+    WebSocket, stops the worker and finishes pending writes.
     """
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.server.max_body_bytes
     )
     app[SETTINGS] = settings
     app[SOCKETS] = set()
+    app[THROTTLE] = LoginThrottle(
+        settings.agents.max_login_attempts, settings.agents.login_pause_seconds
+    )
     app.cleanup_ctx.append(_core)
     app.on_shutdown.append(websocket.close_sockets)
     app.on_response_prepare.append(pages.add_charset)
     app.add_routes(rest.routes)
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
+    app.add_routes(agent.routes)
     return app
 
 
@@ -40,9 +49,16 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assistant = await asyncio.to_thread(Assistant.load, settings.project_dir, settings)
     store = await open_store(settings)
+    worker = OutboxWorker(settings, store)
+    conversations = Conversations(assistant, store, Hub(), AgentListeners(), worker.wake)
     app[ASSISTANT] = assistant
-    app[CONVERSATIONS] = Conversations(assistant, store, Hub())
+    app[CONVERSATIONS] = conversations
+    app[DESK] = AgentDesk(conversations)
+    delivering = asyncio.create_task(worker.run())
     try:
         yield
     finally:
+        delivering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
         await store.close()

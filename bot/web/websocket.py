@@ -31,11 +31,12 @@ class _Session:
         self.socket = socket
         self.sender: str | None = None
 
-    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any]) -> None:
+    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None) -> None:
         if not self.socket.closed:
-            await self.socket.send_json(
-                {"type": "messages", "messages": messages, "reply_to": reply_to}
-            )
+            frame: dict[str, Any] = {"type": "messages", "messages": messages}
+            if reply_to is not None:
+                frame["reply_to"] = reply_to
+            await self.socket.send_json(frame)
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

@@ -43,6 +43,7 @@
     refused: "Dit bericht kon niet worden verwerkt.",
     you: "U:",
     bot: "Assistent:",
+    colleague: "(medewerker)",
   };
 
   function validColor(value) {
@@ -209,7 +210,12 @@
     } else {
       bubble.append(linkify(text));
     }
-    const msg = el("div", { class: "pcp-msg pcp-msg--bot" }, el("span", { class: "pcp-sr", text: T.bot }), bubble);
+    // A colleague's message (livechat) carries their name; show it above the bubble.
+    const agent = message.custom && message.custom.agent && message.custom.agent.name;
+    const msg = typeof agent === "string"
+      ? el("div", { class: "pcp-msg pcp-msg--bot pcp-msg--agent" },
+        el("span", { class: "pcp-agent-name", text: agent + " " + T.colleague }), bubble)
+      : el("div", { class: "pcp-msg pcp-msg--bot" }, el("span", { class: "pcp-sr", text: T.bot }), bubble);
 
     const actions = [];
     if (article && typeof article.url === "string" && /^https?:\/\//i.test(article.url)) {

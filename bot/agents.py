@@ -1,0 +1,107 @@
+"""Agent accounts, passwords (argon2), sessions and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.store import Agent, ConversationStore, Session
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD_CHARS = 10
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A username or password that cannot be used; the message says why."""
+
+
+def check_username(username: str) -> str:
+    """A valid agent name (2-32 of a-z 0-9 . _ -, starting with a letter or digit)."""
+    if not USERNAME.match(username):
+        raise AccountError("a username is 2 to 32 of a-z, 0-9, '.', '_' and '-'")
+    return username
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of a new password, which must be long enough."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    """Sessions are stored by the hash of their cookie token, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start_session(store: ConversationStore, agent: Agent, hours: float) -> str:
+    """A new session for `agent`; the cookie token to give the browser."""
+    token = secrets.token_urlsafe(32)
+    session = Session(
+        token_hash(token), agent.username, secrets.token_urlsafe(32), time.time() + hours * 3600
+    )
+    await store.save_session(session)
+    return token
+
+
+async def session_agent(
+    store: ConversationStore, token: str | None
+) -> tuple[Session, Agent] | None:
+    """The live session and its agent for a cookie token, or None."""
+    if not token:
+        return None
+    session = await store.get_session(token_hash(token))
+    if session is None:
+        return None
+    if session.expires_at < time.time():
+        await store.delete_session(session.token_hash)
+        return None
+    agent = await store.get_agent(session.username)
+    return (session, agent) if agent is not None else None
+
+
+@dataclass
+class LoginThrottle:
+    """Counts failed logins per (name, address); too many in a row pause that pair.
+
+    Attributes:
+        max_attempts: Failures allowed before the pause.
+        pause_seconds: How long the pause lasts.
+    """
+
+    max_attempts: int
+    pause_seconds: float
+    _failures: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+
+    def retry_after(self, key: tuple[str, str]) -> float:
+        """Seconds until `key` may try again (0 when it may now)."""
+        count, last = self._failures.get(key, (0, 0.0))
+        if count < self.max_attempts:
+            return 0.0
+        wait = last + self.pause_seconds - time.time()
+        if wait <= 0:
+            del self._failures[key]
+            return 0.0
+        return wait
+
+    def failed(self, key: tuple[str, str]) -> None:
+        count, _ = self._failures.get(key, (0, 0.0))
+        self._failures[key] = (count + 1, time.time())
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        self._failures.pop(key, None)

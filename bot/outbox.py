@@ -1,0 +1,115 @@
+"""The outbox worker: delivers queued mails and webhook calls, retrying with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from bot import mail
+from bot.config import Settings
+from bot.handoff import OutboxItem
+from bot.store import ConversationStore
+
+logger = logging.getLogger(__name__)
+
+Deliver = Callable[[Settings, dict[str, Any]], Awaitable[None]]
+BATCH = 20
+
+
+async def deliver_email(settings: Settings, payload: dict[str, Any]) -> None:
+    """Send a composed handoff mail (smtplib, in a thread)."""
+    await asyncio.to_thread(mail.send, settings, payload)
+
+
+async def deliver_webhook(settings: Settings, payload: dict[str, Any]) -> None:
+    """POST a handoff to the configured webhook; any non-2xx answer is a failure."""
+    url = settings.handoff.webhook_url
+    if not url:
+        raise RuntimeError("no webhook configured (handoff.webhook_url)")
+    timeout = aiohttp.ClientTimeout(total=settings.email.timeout_seconds)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(url, json=payload) as response,
+    ):
+        if response.status >= 300:
+            raise RuntimeError(f"webhook answered {response.status}")
+
+
+# OutboxItem.kind names one of these.
+DELIVERERS: dict[str, Deliver] = {"email": deliver_email, "webhook": deliver_webhook}
+
+
+class OutboxWorker:
+    """Delivers due items; a failure waits retry_seconds, doubling up to max_retry_seconds.
+
+    An item is marked sent right after its delivery succeeds, so a restart never sends
+    it again; only a crash between those two steps could (mails keep their Message-ID).
+
+    Args:
+        settings: SMTP, webhook and retry settings.
+        store: Where the outbox is kept.
+    """
+
+    def __init__(self, settings: Settings, store: ConversationStore) -> None:
+        self.settings = settings
+        self.store = store
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due items now (something was queued)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver forever; cancel to stop."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+                due = await self.store.next_delivery_at()
+            except Exception:
+                logger.exception("Outbox pass failed")
+                due = time.time() + self.settings.handoff.retry_seconds
+            wait = None if due is None else max(0.0, due - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def deliver_due(self) -> int:
+        """Try every due item once; the number delivered."""
+        delivered = 0
+        for item in await self.store.due_deliveries(time.time(), BATCH):
+            if await self._attempt(item):
+                delivered += 1
+        return delivered
+
+    async def _attempt(self, item: OutboxItem) -> bool:
+        deliver = DELIVERERS.get(item.kind)
+        try:
+            if deliver is None:
+                raise RuntimeError(f"no deliverer for {item.kind!r}")
+            await deliver(self.settings, item.payload)
+        except Exception as exc:
+            item.attempts += 1
+            retry = self.settings.handoff
+            delay = min(retry.max_retry_seconds, retry.retry_seconds * 2 ** (item.attempts - 1))
+            item.next_attempt_at = time.time() + delay
+            item.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            logger.warning(
+                "Delivering %s %d failed (attempt %d, next in %.0f s): %s",
+                item.kind,
+                item.id,
+                item.attempts,
+                delay,
+                item.last_error,
+            )
+            await self.store.save_delivery(item)
+            return False
+        item.status, item.sent_at, item.last_error = "sent", time.time(), None
+        await self.store.save_delivery(item)
+        logger.info("Delivered %s %d", item.kind, item.id)
+        return True
