@@ -56,11 +56,8 @@ class AgentDesk:
                 if handoff.agent == agent.username:
                     return handoff
                 raise DeskError(409, "claimed_by_other", "another agent has this conversation")
-            handoff.status, handoff.agent, handoff.assigned_at = (
-                "assigned",
-                agent.username,
-                time.time(),
-            )
+            handoff.status, handoff.assigned_at = "assigned", time.time()
+            handoff.agent, handoff.agent_name = agent.username, agent.display_name
             await self._say(handoff, "agent_joined", agent)
         await self._queue_changed()
         return handoff

@@ -25,7 +25,8 @@ class Handoff:
         question: The customer's question in their own words.
         guesses: The bot's best intents with confidences (and articles).
         customer_email: The address the customer gave (e-mail route).
-        agent: The agent who claimed it.
+        agent: The username of the agent who claimed it.
+        agent_name: That agent's display name.
         label: The intent (or "new_topic") an agent gave the question.
         created_at: Unix time of the escalation.
         assigned_at: When an agent claimed it.
@@ -41,6 +42,7 @@ class Handoff:
     id: str = field(default_factory=lambda: secrets.token_hex(8))
     customer_email: str | None = None
     agent: str | None = None
+    agent_name: str | None = None
     label: str | None = None
     created_at: float = field(default_factory=time.time)
     assigned_at: float | None = None
@@ -59,6 +61,7 @@ class Handoff:
             "guesses": self.guesses,
             "customer_email": self.customer_email,
             "agent": self.agent,
+            "agent_name": self.agent_name,
             "label": self.label,
             "created_at": iso(self.created_at),
             "assigned_at": iso(self.assigned_at),

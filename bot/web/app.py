@@ -37,7 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.cleanup_ctx.append(_core)
     app.on_shutdown.append(websocket.close_sockets)
-    app.on_response_prepare.append(pages.add_charset)
+    app.on_response_prepare.append(pages.add_headers)
     app.add_routes(rest.routes)
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)

@@ -17,6 +17,11 @@ STATIC_DIR = HERE / "static"
 TEMPLATE = HERE / "templates" / "demo.html"
 ARTICLES_MARKER = "<!-- articles -->"
 EXCERPT_CHARS = 160
+# Our pages run only our own files: no inline scripts or styles, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 TEXT_TYPES = frozenset({"application/javascript", "text/javascript", "text/css"})
 
 routes = web.RouteTableDef()
@@ -60,10 +65,17 @@ async def favicon(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def add_charset(request: web.Request, response: web.StreamResponse) -> None:
-    """Static text files say they are UTF-8, whatever the host page's charset."""
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Security headers on every response; UTF-8 on static text files, whatever the host
+    page's charset; the agent console is never cached (a page after logout must not be)."""
     if response.content_type in TEXT_TYPES and not response.charset:
         response.charset = "utf-8"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if request.path.startswith("/agent"):
+        response.headers["Cache-Control"] = "no-store"
 
 
 @routes.get("/")
