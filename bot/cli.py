@@ -1,4 +1,5 @@
-"""The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate, agents."""
+"""The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate, review,
+new-intent, agents."""
 
 from __future__ import annotations
 
@@ -14,16 +15,20 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from bot import review
 from bot.agents import AccountError, check_username, hash_password
 from bot.assistant import Assistant
 from bot.config import Settings, load_settings
 from bot.errors import ProjectError
 from bot.evaluate import evaluate, read_tests
+from bot.handoff import NEW_TOPIC
+from bot.knowledge import load_knowledge
 from bot.model import save, train
 from bot.policy import ConversationState
 from bot.project import load_project
+from bot.scaffold import new_intent
 from bot.store import Agent, open_store
-from bot.training_data import load_training_data
+from bot.training_data import TrainingData, load_training_data
 from bot.validate import validate_project
 from bot.web import create_app
 
@@ -107,7 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     print(f"{errors} errors, {warnings} warnings")
-    return 1 if errors else 0
+    return 1 if errors or (warnings and args.fail_on_warnings) else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -164,6 +169,77 @@ def cmd_agents(args: argparse.Namespace) -> int:
         return 1
 
 
+async def _review(assistant: Assistant, args: argparse.Namespace) -> int:
+    data = load_training_data(args.project)
+    store = await open_store(assistant.project.settings)
+    try:
+        groups = await review.collect(store, assistant.parser, data)
+    finally:
+        await store.close()
+    items = {item.number: item for group in groups for item in group.items}
+    if args.accept:
+        return _accept(args, items, data)
+    if not items:
+        print("Nothing to review: no escalated message that is not a training example yet.")
+        return 0
+    for index, group in enumerate(groups, start=1):
+        print(f"Group {index} ({len(group.items)} messages)")
+        for item in group.items:
+            label = f", agent's label: {item.label}" if item.label else ""
+            print(
+                f"  {item.number:>3}. {item.text!r}  [{item.reason}] closest: "
+                f"{item.closest} ({item.confidence:.0%}){label}"
+            )
+    topics = [item for item in items.values() if item.label == NEW_TOPIC]
+    if topics:
+        print("Candidates for a new article (labelled 'new topic' by an agent):")
+        for item in topics:
+            print(f"  {item.number:>3}. {item.text!r}")
+    print("Add messages as examples with: pcpatrol-bot review --accept 1,2 [--intent NAME]")
+    return 0
+
+
+def _accept(
+    args: argparse.Namespace, items: dict[int, review.ReviewItem], data: TrainingData
+) -> int:
+    try:
+        numbers = [int(n) for n in args.accept.split(",") if n.strip()]
+    except ValueError:
+        print(f"--accept takes numbers such as 1,3 (got {args.accept!r})", file=sys.stderr)
+        return 2
+    for number in numbers:
+        item = items.get(number)
+        if item is None:
+            print(f"no message {number} to accept", file=sys.stderr)
+            return 1
+        intent = args.intent or item.suggested_intent
+        if intent is None or intent not in data.intents:
+            print(f"message {number} needs --intent NAME (one of intents/)", file=sys.stderr)
+            return 1
+        path, line = review.append_example(data, intent, item.text)
+        data = load_training_data(args.project)
+        print(f"Added {item.text!r} to {intent} at {path}:{line}")
+    print("Check with: pcpatrol-bot validate  (a running server reloads by itself)")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    return asyncio.run(_review(Assistant.load(args.project), args))
+
+
+def cmd_new_intent(args: argparse.Namespace) -> int:
+    article = None
+    if args.article:
+        article = load_knowledge(args.project).by_id(args.article)
+        if article is None:
+            print(f"no article {args.article!r} in faq/", file=sys.stderr)
+            return 1
+    path = new_intent(args.project, args.name, article)
+    print(f"Wrote {path}" + (f" and added {args.name} to {article.path}" if article else ""))
+    print("Add 25 or more examples, then run: pcpatrol-bot validate")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.project)
     cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
@@ -217,9 +293,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: config.yml server.port)")
     serve.set_defaults(run=cmd_serve)
     command("train", "Train the NLU model and store it.").set_defaults(run=cmd_train)
-    command("validate", "Check config, articles, responses and intents.").set_defaults(
-        run=cmd_validate
+    validate = command("validate", "Check config, articles, responses and intents.")
+    validate.add_argument(
+        "--fail-on-warnings", action="store_true", help="exit 1 on warnings too (for CI)"
     )
+    validate.set_defaults(run=cmd_validate)
+    review_cmd = command("review", "Escalated messages, grouped, to add as examples.")
+    review_cmd.add_argument("--accept", help="numbers of messages to add, such as 1,3")
+    review_cmd.add_argument(
+        "--intent",
+        help="the intent to add them to (default: the agent's label, else the closest intent)",
+    )
+    review_cmd.set_defaults(run=cmd_review)
+    scaffold = command("new-intent", "Start a new intent file, answered by an article.")
+    scaffold.add_argument("name", help="the intent's name, lower_case_with_underscores")
+    scaffold.add_argument("--article", help="id of the faq/ article that answers it")
+    scaffold.set_defaults(run=cmd_new_intent)
     agents = command("agents", "Manage the agents who log in to the console at /agent.")
     agents.add_argument("action", choices=["add", "remove", "list"])
     agents.add_argument("name", nargs="?", help="the agent's username")

@@ -28,6 +28,8 @@ class NluSettings:
         clarify_threshold: Lowest confidence at which an article is offered as a choice.
         fuzzy_threshold: Lowest rapidfuzz score (0-100) at which the fuzzy fallback decides.
         smalltalk_threshold: Lowest confidence for greetings, thanks and goodbyes.
+        max_wrong_answer_rate: Target of `evaluate`'s threshold sweep: the largest share of
+            messages (0-1) that may be answered with a wrong article.
     """
 
     answer_threshold: float = 0.5
@@ -35,6 +37,7 @@ class NluSettings:
     clarify_threshold: float = 0.2
     fuzzy_threshold: float = 90.0
     smalltalk_threshold: float = 0.5
+    max_wrong_answer_rate: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,21 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """Maintenance endpoints.
+
+    Attributes:
+        token_env: Environment variable holding the token for POST /admin/reload;
+            when it is unset or empty, the admin endpoints are off.
+        watch_files: Reload by itself when intents/, faq/, config.yml or
+            responses.yml change.
+    """
+
+    token_env: str = "PCPATROL_ADMIN_TOKEN"
+    watch_files: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything config.yml sets, plus the project folder it was read from.
 
@@ -184,6 +202,7 @@ class Settings:
         agents: The agent console.
         email: Mailing handoffs.
         handoff: Webhook and retries.
+        admin: Maintenance endpoints and hot reload.
     """
 
     project_dir: Path = Path(".")
@@ -197,6 +216,7 @@ class Settings:
     agents: AgentSettings = field(default_factory=AgentSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     @property
     def model_file(self) -> Path:
@@ -239,7 +259,13 @@ def _check_ranges(settings: Settings, doc: YamlDocument) -> list[Problem]:
     """Values of the right type that still make no sense."""
     checks: list[tuple[KeyPath, bool, str]] = [
         (("nlu", name), 0 <= getattr(settings.nlu, name) <= 1, "must be between 0 and 1")
-        for name in ("answer_threshold", "margin", "clarify_threshold", "smalltalk_threshold")
+        for name in (
+            "answer_threshold",
+            "margin",
+            "clarify_threshold",
+            "smalltalk_threshold",
+            "max_wrong_answer_rate",
+        )
     ]
     checks += [
         (

@@ -274,6 +274,7 @@ def _turn_events(
             "intent": decision.intent,
             "options": list(decision.options),
             "reason": decision.reason,
+            "handoff": turn.escalation is not None,
         },
         now,
     )

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+from rapidfuzz import fuzz, process
+
 from bot.config import Settings, load_settings
 from bot.errors import Problem, ProjectError
 from bot.knowledge import KnowledgeBase, load_knowledge
@@ -16,6 +19,7 @@ from bot.responses import Responses, load_responses
 from bot.training_data import Example, TrainingData, load_training_data
 
 RECOMMENDED_EXAMPLES = 10
+NEAR_DUPLICATE = 95  # rapidfuzz ratio of two normalised examples
 T = TypeVar("T")
 
 
@@ -36,6 +40,7 @@ def validate_project(project_dir: Path) -> list[Problem]:
     data = attempt(load_training_data)
     if data is not None:
         problems += check_examples(data)
+        problems += check_near_duplicates(data)
     if data is not None and knowledge is not None and responses is not None:
         problems += check_coverage(data, knowledge, responses)
     if knowledge is not None and settings is not None:
@@ -79,6 +84,30 @@ def check_examples(data: TrainingData) -> list[Problem]:
                     line,
                     f"intent {intent!r} has {counts[intent]} examples; "
                     f"{RECOMMENDED_EXAMPLES} or more recognise it reliably",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def check_near_duplicates(data: TrainingData) -> list[Problem]:
+    """Examples of two intents that differ by a typo or two: the classifier cannot keep
+    those intents apart, and one of the two is probably under the wrong intent."""
+    texts = [normalize(e.text) for e in data.examples]
+    scores = process.cdist(
+        texts, texts, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE, dtype=np.uint8, workers=-1
+    )
+    problems = []
+    for i, j in zip(*np.nonzero(np.triu(scores, k=1)), strict=True):
+        first, second = data.examples[i], data.examples[j]
+        if first.intent != second.intent and texts[i] != texts[j]:
+            problems.append(
+                Problem(
+                    second.path,
+                    second.line,
+                    f"example {second.text!r} "
+                    f"({second.intent}) is nearly the same as {first.text!r} "
+                    f"({first.intent}, {first.path}:{first.line})",
                     "warning",
                 )
             )

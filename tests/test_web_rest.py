@@ -37,7 +37,7 @@ from helpers import (
 
 from bot.config import Settings
 from bot.project import Project
-from bot.web.keys import ASSISTANT, CONVERSATIONS
+from bot.web.keys import CONVERSATIONS
 
 ARTICLE_ID = "betalen-met-ideal"
 IDEAL = "kan ik met ideal betalen"
@@ -63,7 +63,7 @@ MAX_BODY_BYTES = 65536
 
 
 def response_text(client: Client, key: str) -> str:
-    return client.app[ASSISTANT].project.responses.text(key, "nl")
+    return client.app[CONVERSATIONS].assistant.project.responses.text(key, "nl")
 
 
 def escalation_reason(replies: list[dict[str, Any]]) -> str | None:
@@ -179,10 +179,10 @@ async def test_health(client: Client) -> None:
     assert response.status == 200
     body = await response.json()
     assert body["status"] == "ok"
-    model = client.app[ASSISTANT].model
+    model = client.app[CONVERSATIONS].assistant.model
     assert isinstance(body["model"], str) and body["model"]
     assert body["model"] == model.version
-    assert body["articles"] == len(client.app[ASSISTANT].project.knowledge.articles)
+    assert body["articles"] == len(client.app[CONVERSATIONS].assistant.project.knowledge.articles)
 
 
 # --- /model/parse ----------------------------------------------------------------------

@@ -96,6 +96,11 @@ class ConversationStore(Protocol):
         """Handoffs with one of `statuses` (and `route`, if given), oldest first."""
         ...
 
+    async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
+        """(sender, text, time) of messages the bot did not understand and answered by
+        offering a colleague, without a handoff; newest first."""
+        ...
+
     async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:
         """Queued deliveries whose next attempt is due, oldest first."""
         ...

@@ -200,6 +200,16 @@ class SqliteStore:
         rows = await self._all(query + " ORDER BY created_at, id", *values)
         return [Handoff(**json.loads(row[0])) for row in rows]
 
+    async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
+        rows = await self._all(
+            "SELECT u.sender_id, u.text, u.created_at FROM events a"
+            " JOIN events u ON u.id = a.id - 1 AND u.sender_id = a.sender_id"
+            " WHERE a.kind = 'action' AND json_extract(a.data, '$.kind') = 'escalate'"
+            " AND NOT json_extract(a.data, '$.handoff') ORDER BY a.id DESC LIMIT ?",
+            limit,
+        )
+        return [(sender, text, moment) for sender, text, moment in rows]
+
     # ---- outbox -----------------------------------------------------------------
 
     async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:

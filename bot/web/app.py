@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -14,10 +13,11 @@ from bot.assistant import Assistant
 from bot.config import Settings
 from bot.conversations import AgentListeners, Conversations, Hub
 from bot.outbox import OutboxWorker
+from bot.reload import Reloader
 from bot.store import open_store
-from bot.web import agent, pages, rest, websocket
+from bot.web import admin, agent, pages, rest, websocket
 from bot.web.errors import error_middleware
-from bot.web.keys import ASSISTANT, CONVERSATIONS, DESK, SETTINGS, SOCKETS, THROTTLE
+from bot.web.keys import CONVERSATIONS, DESK, RELOADER, SETTINGS, SOCKETS, THROTTLE
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
     app.add_routes(agent.routes)
+    app.add_routes(admin.routes)
     return app
 
 
@@ -51,14 +52,16 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(settings)
     worker = OutboxWorker(settings, store)
     conversations = Conversations(assistant, store, Hub(), AgentListeners(), worker.wake)
-    app[ASSISTANT] = assistant
     app[CONVERSATIONS] = conversations
     app[DESK] = AgentDesk(conversations)
-    delivering = asyncio.create_task(worker.run())
+    reloader = app[RELOADER] = Reloader(conversations)
+    tasks = [asyncio.create_task(worker.run())]
+    if settings.admin.watch_files:
+        tasks.append(asyncio.create_task(reloader.watch()))
     try:
         yield
     finally:
-        delivering.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await delivering
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await store.close()

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from bot.agent_desk import AgentDesk
 from bot.agents import LoginThrottle
-from bot.assistant import Assistant
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.reload import Reloader
 
 SETTINGS = web.AppKey("settings", Settings)
-ASSISTANT = web.AppKey("assistant", Assistant)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 DESK = web.AppKey("desk", AgentDesk)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+RELOADER = web.AppKey("reloader", Reloader)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.knowledge import KnowledgeBase
 from bot.web.errors import ApiError
-from bot.web.keys import ASSISTANT
+from bot.web.keys import CONVERSATIONS
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -81,5 +81,5 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
 @routes.get("/")
 async def demo_page(request: web.Request) -> web.Response:
     """A page in the style of the PC Patrol helpcenter, with the chat widget on it."""
-    page = render_demo(request.app[ASSISTANT].project.knowledge)
+    page = render_demo(request.app[CONVERSATIONS].assistant.project.knowledge)
     return web.Response(text=page, content_type="text/html", charset="utf-8")

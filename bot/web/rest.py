@@ -7,7 +7,7 @@ from aiohttp import web
 from bot import __version__
 from bot.policy import ConversationState
 from bot.web.errors import ApiError, read_json_object
-from bot.web.keys import ASSISTANT, CONVERSATIONS, SETTINGS
+from bot.web.keys import CONVERSATIONS, SETTINGS
 from bot.web.validation import optional_text, require_sender, require_text
 
 routes = web.RouteTableDef()
@@ -45,7 +45,7 @@ async def model_parse(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     body = await read_json_object(request)
     text = require_text(body.get("text"), "text", settings.server.max_message_chars)
-    assistant = request.app[ASSISTANT]
+    assistant = request.app[CONVERSATIONS].assistant
     turn = await assistant.handle("parse", text, ConversationState())
     return web.json_response(assistant.describe(turn))
 
@@ -53,7 +53,7 @@ async def model_parse(request: web.Request) -> web.Response:
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     """Liveness, with the model that is serving."""
-    assistant = request.app[ASSISTANT]
+    assistant = request.app[CONVERSATIONS].assistant
     return web.json_response(
         {
             "status": "ok",

@@ -1,0 +1,133 @@
+"""Learning from escalations: what customers asked that the bot could not answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from bot.handoff import NEW_TOPIC
+from bot.nlu import IntentParser
+from bot.normalize import normalize
+from bot.store import ConversationStore
+from bot.training_data import TrainingData
+
+SIMILAR = 80  # token_set_ratio at which two messages are one group
+SCAN_LIMIT = 5000
+
+
+@dataclass
+class ReviewItem:
+    """One escalated customer message.
+
+    Attributes:
+        number: Its number in the listing, for --accept.
+        text: The customer's words.
+        reason: Why the bot escalated.
+        closest: The intent the bot thinks is closest (never out_of_scope).
+        confidence: Its confidence.
+        label: The intent (or "new_topic") an agent gave it, if any.
+    """
+
+    number: int
+    text: str
+    reason: str
+    closest: str
+    confidence: float
+    label: str | None = None
+
+    @property
+    def suggested_intent(self) -> str | None:
+        """Where --accept puts it: the agent's label, else the closest intent."""
+        if self.label == NEW_TOPIC:
+            return None
+        return self.label or self.closest
+
+
+@dataclass
+class ReviewGroup:
+    """Similar messages, shown together."""
+
+    items: list[ReviewItem] = field(default_factory=list)
+
+
+async def collect(
+    store: ConversationStore, parser: IntentParser, data: TrainingData
+) -> list[ReviewGroup]:
+    """Escalated messages (handoffs and misunderstood messages), grouped by similarity,
+    leaving out what is already a training example."""
+    raw: list[tuple[str, str, str | None]] = []
+    for handoff in await store.list_handoffs(["waiting", "assigned", "closed"]):
+        raw.append((handoff.question, handoff.reason, handoff.label))
+    for _, text, _ in await store.offered_escalations(SCAN_LIMIT):
+        raw.append((text, "low_confidence", None))
+    known = {normalize(text) for text in data.texts()}
+    seen: set[str] = set()
+    items: list[ReviewItem] = []
+    for text, reason, label in raw:
+        key = normalize(text)
+        if not key or key in known or key in seen or text.startswith("/"):
+            continue
+        seen.add(key)
+        ranking = [m for m in parser.parse(text).ranking if m.intent != "out_of_scope"]
+        closest = ranking[0] if ranking else None
+        items.append(
+            ReviewItem(
+                0,
+                text,
+                reason,
+                closest.intent if closest else "",
+                closest.score if closest else 0.0,
+                label,
+            )
+        )
+    return _group(items)
+
+
+def _group(items: list[ReviewItem]) -> list[ReviewGroup]:
+    groups: list[ReviewGroup] = []
+    for item in items:
+        key = normalize(item.text)
+        home = next(
+            (g for g in groups if fuzz.token_set_ratio(key, normalize(g.items[0].text)) >= SIMILAR),
+            None,
+        )
+        if home is None:
+            home = ReviewGroup()
+            groups.append(home)
+        home.items.append(item)
+    groups.sort(key=lambda g: -len(g.items))
+    number = 0
+    for group in groups:
+        for item in group.items:
+            number += 1
+            item.number = number
+    return groups
+
+
+def append_example(data: TrainingData, intent: str, text: str) -> tuple[Path, int]:
+    """Add `text` to `intent`'s examples in its intents/ file, right after its last
+    example, keeping the file's layout and comments.
+
+    Returns:
+        The file and the line the example now stands on.
+
+    Raises:
+        ValueError: when the intent has no examples to put it beside.
+    """
+    examples = [e for e in data.examples if e.intent == intent]
+    if not examples:
+        raise ValueError(f"intent {intent!r} has no examples in intents/")
+    path = examples[-1].path  # examples come in file order, lines ascending
+    line = max(e.line for e in examples if e.path == path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    previous = lines[line - 1]
+    indent = previous[: len(previous) - len(previous.lstrip())]
+    clean = " ".join(text.split())
+    newline = "\n" if previous.endswith("\n") else ""
+    if not newline:
+        lines[line - 1] = previous + "\n"
+    lines.insert(line, f"{indent}- {clean}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path, line + 1
