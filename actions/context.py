@@ -7,7 +7,10 @@ the actions load it themselves from $PCPATROL_PROJECT, or else the current folde
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+from rasa_sdk import Tracker
 
 from bot.language import Language
 from bot.project import Project, load_project
@@ -27,6 +30,13 @@ def current_project() -> Project:
     if _project is None:
         _project = load_project(Path(os.environ.get("PCPATROL_PROJECT", ".")))
     return _project
+
+
+def speaker(tracker: Tracker) -> Callable[..., str]:
+    """say(key, **fields): the project's sentence `key` in the customer's language."""
+    project = current_project()
+    language = slot_language(tracker.get_slot("language"))
+    return lambda key, **fields: project.responses.text(key, language, **fields)
 
 
 def slot_language(value: object) -> Language:

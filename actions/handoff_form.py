@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, slot_language
+from actions.context import speaker
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 MIN_QUESTION_CHARS = 3
@@ -30,9 +30,7 @@ class ValidateHandoffEmailForm(FormValidationAction):
     ) -> dict[str, Any]:
         found = EMAIL.search(value) if isinstance(value, str) else None
         if found is None or len(found.group(0)) > MAX_EMAIL_CHARS:
-            language = slot_language(tracker.get_slot("language"))
-            text = current_project().responses.text("invalid_customer_email", language)
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(text=speaker(tracker)("invalid_customer_email"))
             return {"customer_email": None}
         return {"customer_email": found.group(0)}
 
@@ -46,9 +44,7 @@ class ValidateHandoffEmailForm(FormValidationAction):
         if value == "/affirm":  # "Mijn vraag hierboven"
             value = tracker.get_slot("question")
         if not isinstance(value, str) or len(value.strip()) < MIN_QUESTION_CHARS:
-            language = slot_language(tracker.get_slot("language"))
-            text = current_project().responses.text("invalid_customer_question", language)
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(text=speaker(tracker)("invalid_customer_question"))
             return {"customer_question": None}
         return {"customer_question": value.strip()}
 
@@ -62,8 +58,6 @@ class ActionSubmitHandoffEmail(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        language = slot_language(tracker.get_slot("language"))
         email = str(tracker.get_slot("customer_email") or "")
-        text = current_project().responses.text("form_submitted", language, email=email)
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=speaker(tracker)("form_submitted", email=email))
         return []

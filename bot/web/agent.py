@@ -191,10 +191,7 @@ async def reply(request: web.Request, agent: Agent, session: Session) -> web.Res
 @agent_api
 async def article(request: web.Request, agent: Agent, session: Session) -> web.Response:
     """Send the customer an FAQ article."""
-    body = await read_json_object(request)
-    article_id = body.get("article_id")
-    if not isinstance(article_id, str):
-        raise ApiError(422, "invalid_field", "'article_id' must be a string")
+    article_id = await _string_field(request, "article_id")
     entry = await request.app[DESK].send_article(request.match_info["id"], agent, article_id)
     return web.json_response({"entry": entry})
 
@@ -203,10 +200,7 @@ async def article(request: web.Request, agent: Agent, session: Session) -> web.R
 @agent_api
 async def label(request: web.Request, agent: Agent, session: Session) -> web.Response:
     """Label the customer's question with an intent or "new_topic"."""
-    body = await read_json_object(request)
-    value = body.get("label")
-    if not isinstance(value, str):
-        raise ApiError(422, "invalid_field", "'label' must be a string")
+    value = await _string_field(request, "label")
     found = await request.app[DESK].label(request.match_info["id"], value)
     return web.json_response({"handoff": found.to_json()})
 
@@ -217,6 +211,14 @@ async def close(request: web.Request, agent: Agent, session: Session) -> web.Res
     """End the livechat; the bot takes over again."""
     found = await request.app[DESK].close(request.match_info["id"], agent)
     return web.json_response({"handoff": found.to_json()})
+
+
+async def _string_field(request: web.Request, name: str) -> str:
+    """One string field of a JSON body, or a 422 naming it."""
+    value = (await read_json_object(request)).get(name)
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid_field", f"'{name}' must be a string")
+    return value
 
 
 @routes.get("/agent/ws")
