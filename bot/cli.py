@@ -207,7 +207,8 @@ def _accept(
     except ValueError:
         print(f"--accept takes numbers such as 1,3 (got {args.accept!r})", file=sys.stderr)
         return 2
-    for number in numbers:
+    accepted: list[tuple[review.ReviewItem, str]] = []
+    for number in numbers:  # check all before changing any file
         item = items.get(number)
         if item is None:
             print(f"no message {number} to accept", file=sys.stderr)
@@ -216,6 +217,8 @@ def _accept(
         if intent is None or intent not in data.intents:
             print(f"message {number} needs --intent NAME (one of intents/)", file=sys.stderr)
             return 1
+        accepted.append((item, intent))
+    for item, intent in accepted:
         path, line = review.append_example(data, intent, item.text)
         data = load_training_data(args.project)
         print(f"Added {item.text!r} to {intent} at {path}:{line}")
@@ -241,29 +244,60 @@ def cmd_new_intent(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    assistant = Assistant.load(args.project)
-    cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
-    report = asyncio.run(evaluate(assistant, cases))
-    metrics = report.metrics()
+    # Imported here: the reports need matplotlib, which the other commands do not.
+    from bot.evaluation import command as evaluation
+
+    if args.folds is not None and args.folds < 2:
+        print("pcpatrol-bot evaluate: --folds needs 2 or more", file=sys.stderr)
+        return 2
+    folds = args.folds
+    if folds is None and args.tests is None:
+        folds = evaluation.DEFAULT_FOLDS
+    if args.tests is not None:
+        # Read the tests file first, so a bad row stops the run before cross-validation.
+        assistant = Assistant.load(args.project)
+        cases = read_tests(args.tests, [a.id for a in assistant.project.knowledge.articles])
+    evaluations = []
+    figures: dict[str, Any] = {}
+    if folds is not None:
+        crossval = evaluation.evaluate_folds(args.project, folds)
+        evaluations.append(crossval)
+        figures[crossval.key] = crossval.figures()
+        if not args.json:
+            evaluation.print_evaluation(crossval, sys.stdout, show_errors=args.show_errors)
+    if args.tests is not None:
+        report = asyncio.run(evaluate(assistant, cases))
+        metrics = report.metrics()
+        tests = evaluation.evaluate_tests_file(assistant, cases, args.tests)
+        evaluations.append(tests)
+        figures[tests.key] = metrics
+    if args.tests is not None and not args.json:
+        if folds is not None:
+            print()
+        print(f"{args.tests}: {metrics['rows']} messages")
+        for name in (
+            "answer_accuracy",
+            "wrong_answer_rate",
+            "escalation_recall",
+            "smalltalk_accuracy",
+            "clarified_with_right_option",
+        ):
+            print(f"  {name.replace('_', ' '):<30} {metrics[name]:7.1%}")
+        if args.show_errors:
+            for outcome in report.failures():
+                got = outcome.article or outcome.action
+                print(
+                    f"  line {outcome.case.line}: expected {outcome.case.expected}, got {got} "
+                    f"({outcome.intent} {outcome.confidence:.2f}): {outcome.case.text}"
+                )
+        evaluation.print_evaluation(tests, sys.stdout, figures=False)
+    out_dir = args.out if args.out is not None else args.project / evaluation.REPORTS_DIR
+    listing = sys.stderr if args.json else sys.stdout
+    evaluation.write_and_list(evaluations, out_dir, args.project, listing)
     if args.json:
-        print(json.dumps(metrics, indent=2))
-        return 0
-    print(f"{args.tests}: {metrics['rows']} messages")
-    for name in (
-        "answer_accuracy",
-        "wrong_answer_rate",
-        "escalation_recall",
-        "smalltalk_accuracy",
-        "clarified_with_right_option",
-    ):
-        print(f"  {name.replace('_', ' '):<30} {metrics[name]:7.1%}")
-    if args.show_errors:
-        for outcome in report.failures():
-            got = outcome.article or outcome.action
-            print(
-                f"  line {outcome.case.line}: expected {outcome.case.expected}, got {got} "
-                f"({outcome.intent} {outcome.confidence:.2f}): {outcome.case.text}"
-            )
+        # One evaluation: its figures (as before for --tests); both: keyed by evaluation.
+        shown = next(iter(figures.values())) if len(figures) == 1 else figures
+        print(json.dumps(shown, indent=2))
     return 0
 
 
@@ -319,14 +353,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of stdin",
     )
     agents.set_defaults(run=cmd_agents)
-    evaluate_cmd = command("evaluate", "Measure answer quality on a TSV of test messages.")
+    evaluate_cmd = command(
+        "evaluate",
+        "Measure answer quality: k-fold cross-validation over intents/ and/or a TSV of test "
+        "messages; write HTML and JSON reports and recommend nlu.answer_threshold.",
+    )
     evaluate_cmd.add_argument(
         "--tests",
         type=Path,
-        required=True,
         help="rows of text<TAB>expected (article id, escalate, smalltalk)",
     )
-    evaluate_cmd.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate_cmd.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="stratified K-fold cross-validation over intents/ (default: 5 without --tests)",
+    )
+    evaluate_cmd.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for report.html, report.json and the PNGs (default: PROJECT/reports)",
+    )
+    evaluate_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the figures as JSON (keyed by evaluation when both run)",
+    )
     evaluate_cmd.add_argument(
         "--show-errors", action="store_true", help="list every message the bot got wrong"
     )

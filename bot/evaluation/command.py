@@ -1,0 +1,92 @@
+"""What `pcpatrol-bot evaluate` runs: cross-validation and tests-file evaluations, reports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.assistant import Assistant
+from bot.evaluate import ESCALATE, SMALLTALK, TestCase
+from bot.project import load_project
+from bot.training_data import load_training_data
+
+from .analysis import CROSS_VALIDATION, TESTS, Evaluation, analyse
+from .console import print_errors, print_figures, print_scores, print_sweep
+from .crossval import cross_validate
+from .files import write_reports
+from .progress import Progress
+from .testsfile import predict_cases
+
+DEFAULT_FOLDS = 5
+REPORTS_DIR = "reports"
+
+
+def evaluate_folds(project_dir: Path, folds: int, stream: TextIO | None = None) -> Evaluation:
+    """Stratified `folds`-fold cross-validation over the project's intents/.
+
+    Args:
+        project_dir: The project folder.
+        folds: Number of folds.
+        stream: Where the progress bar goes (stderr; drawn only on a terminal).
+
+    Raises:
+        ProjectError: when a project file has problems, or an intent has too few examples.
+    """
+    project = load_project(project_dir)
+    data = load_training_data(project_dir)
+    settings = project.settings.nlu
+    with Progress(len(data.examples), "cross-validation", stream or sys.stderr) as progress:
+        predictions = cross_validate(
+            data, project.knowledge, settings, folds, project_dir, progress
+        )
+    return analyse(
+        CROSS_VALIDATION,
+        f"{folds}-fold cross-validation over intents/",
+        predictions,
+        project.knowledge,
+        settings,
+        known_labels=data.intents,
+        labels_are_intents=True,
+    )
+
+
+def evaluate_tests_file(
+    assistant: Assistant, cases: Sequence[TestCase], path: Path, stream: TextIO | None = None
+) -> Evaluation:
+    """The rows of a tests file, with the model and thresholds the assistant answers with."""
+    project = assistant.project
+    settings = project.settings.nlu
+    with Progress(len(cases), str(path), stream or sys.stderr) as progress:
+        predictions = predict_cases(assistant.model, settings, cases, path, progress)
+    labels = [a.id for a in project.knowledge.articles] + [ESCALATE, SMALLTALK]
+    return analyse(
+        TESTS,
+        str(path),
+        predictions,
+        project.knowledge,
+        settings,
+        known_labels=labels,
+        labels_are_intents=False,
+    )
+
+
+def print_evaluation(
+    evaluation: Evaluation, out: TextIO, *, figures: bool = True, show_errors: bool = False
+) -> None:
+    """The evaluation in the terminal; `figures=False` when they were printed already."""
+    if figures:
+        print_figures(evaluation, out)
+        if show_errors:
+            print_errors(evaluation, out)
+    print_scores(evaluation, out)
+    print_sweep(evaluation, out)
+
+
+def write_and_list(
+    evaluations: Sequence[Evaluation], out_dir: Path, project_dir: Path, out: TextIO
+) -> None:
+    """Write the reports and name the HTML and JSON files."""
+    written = write_reports(evaluations, out_dir, project_dir)
+    print(f"Reports: {written['html']} and {written['json']}", file=out)
