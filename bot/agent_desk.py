@@ -150,4 +150,4 @@ class AgentDesk:
         await self.conversations.agents.publish_all(frame)
 
     async def _queue_changed(self) -> None:
-        await self.conversations.agents.publish_all(await self.conversations.queue_frame())
+        await self.conversations.queue_changed()

@@ -15,12 +15,21 @@ from bot.forms import FORM_SLOTS, FormOutcome, FormRunner
 from bot.handoff import Route
 from bot.model import TrainedModel, ensure_trained
 from bot.nlu import IntentParser, ParseResult
-from bot.policy import ConversationState, Decision, decide
+from bot.policy import (
+    AFFIRM,
+    DENY,
+    REQUEST_HUMAN,
+    SMALLTALK_INTENTS,
+    ConversationState,
+    Decision,
+    decide,
+)
 from bot.project import Project, load_project
 from bot.routing import choose_route
 from bot.training_data import load_training_data
 
 logger = logging.getLogger(__name__)
+CONVERSATIONAL_INTENTS = SMALLTALK_INTENTS | {AFFIRM, DENY}
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,14 @@ class Escalation:
         reason: Why the bot escalates.
         question: The customer's question in their own words.
         guesses: The bot's best intents with confidences.
+        position: For the livechat: the place in the queue the customer was told.
     """
 
     route: Route
     reason: str
     question: str
     guesses: list[dict[str, Any]]
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,8 @@ class Assistant:
         parse = self.parser.parse(text)
         if parse.language is not None:
             state.language = parse.language
-            state.question = text
+            if _is_question(parse, state):
+                state.question = text
         decision = decide(parse, state, self.article_intents, self.project.settings.nlu)
         if decision.kind == "clarify":
             state.clarify_options = list(decision.options)
@@ -160,8 +172,12 @@ class Assistant:
                 slots.update(handoff_route="offer")
             else:
                 slots.update(handoff_route=route, queue_position=queue_length + 1)
-                guesses = [{"intent": m.intent, "confidence": m.score} for m in parse.ranking]
-                escalation = Escalation(route, reason, state.question or text, guesses)
+                question = state.question or text
+                # What the bot made of the question itself, not of a "nee" or "medewerker".
+                ranking = self.parser.parse(question).ranking
+                guesses = [{"intent": m.intent, "confidence": m.score} for m in ranking]
+                position = queue_length + 1 if route == "livechat" else None
+                escalation = Escalation(route, reason, question, guesses, position)
         tracker = {
             "sender_id": sender,
             "slots": slots,
@@ -183,6 +199,18 @@ class Assistant:
         logger.debug("%s: %s -> %s", sender, parse.intent, decision.kind)
         messages = [_rest_message(sender, m) for m in replies]
         return Turn(parse, decision, messages, escalation=escalation)
+
+
+def _is_question(parse: ParseResult, state: ConversationState) -> bool:
+    """Whether a typed message is the customer's question, to remember for a handoff.
+
+    Greetings, thanks, "ja" and "nee" are not. Asking for a person right after an
+    answer or a misunderstood message keeps that question: it is what they need help with.
+    """
+    if parse.intent in CONVERSATIONAL_INTENTS:
+        return False
+    follows_up = state.feedback_article is not None or state.low_confidence_count > 0
+    return not (parse.intent == REQUEST_HUMAN and state.question and follows_up)
 
 
 def _rest_message(sender: str, message: dict[str, Any]) -> dict[str, Any]:

@@ -60,9 +60,9 @@ class AgentListeners(Hub):
     Consoles subscribe under their agent's name; publish_all reaches every console.
     """
 
-    def online(self) -> bool:
-        """Whether any agent has the console open."""
-        return bool(self._subscribers)
+    def names(self) -> list[str]:
+        """The agents with the console open."""
+        return list(self._subscribers)
 
     async def publish_all(self, frame: dict[str, Any]) -> None:
         """Push one frame to every console."""
@@ -143,9 +143,11 @@ class Conversations:
                 await self.store.save_turn(sender, [user], state.to_slots(), message_id)
                 await self._tell_agents(state.handoff_id, user)
                 return []
-            waiting = await self.store.list_handoffs(["waiting"], "livechat")
+            online = await self._agents_online()
+            # The queue only matters to the livechat route, which needs an agent online.
+            waiting = await self.store.list_handoffs(["waiting"], "livechat") if online else []
             turn = await self.assistant.handle(
-                sender, text, state, agents_online=self.agents.online(), queue_length=len(waiting)
+                sender, text, state, agents_online=online, queue_length=len(waiting)
             )
             events = _turn_events(turn, display, metadata, channel, now)
             handoffs, outbox = await self._handoffs_of(sender, turn, state, events, now)
@@ -156,12 +158,49 @@ class Conversations:
             self.on_queued()
         await self.hub.publish(sender, turn.messages, reply_to)
         if any(h.route == "livechat" for h in handoffs):
-            await self.agents.publish_all(await self.queue_frame())
+            await self.queue_changed()
         return turn.messages
+
+    async def queue_changed(self) -> None:
+        """Show agents the new queue, and tell waiting customers whose place changed
+        (someone ahead was helped, or two arrived at once and were told the same place)."""
+        await self.agents.publish_all(await self.queue_frame())
+        waiting = await self.store.list_handoffs(["waiting"], "livechat")
+        for place, handoff in enumerate(waiting, start=1):
+            if handoff.position != place:
+                await self._tell_position(handoff.id, place)
+
+    async def _tell_position(self, handoff_id: str, place: int) -> None:
+        handoff = await self.store.get_handoff(handoff_id)
+        if handoff is None:
+            return
+        async with self.locked(handoff.sender):
+            handoff = await self.store.get_handoff(handoff_id)
+            if handoff is None or handoff.status != "waiting" or handoff.position == place:
+                return
+            handoff.position = place
+            state = ConversationState.from_slots(await self.store.load_state(handoff.sender) or {})
+            responses = self.assistant.project.responses
+            text = responses.text("queue_position", state.language, position=str(place))
+            custom = {"handoff": {"status": "waiting", "position": place}}
+            event = Event("bot", text, {"custom": custom}, time.time())
+            await self.store.save_turn(
+                handoff.sender, [event], state.to_slots(), handoffs=[handoff]
+            )
+        message = {"recipient_id": handoff.sender, "text": text, "custom": custom}
+        await self.hub.publish(handoff.sender, [message])
 
     async def history(self, sender: str, limit: int) -> list[dict[str, Any]]:
         """The conversation as the widget shows it, oldest first."""
         return [entry_of(event) for event in await self.store.history(sender, limit)]
+
+    async def _agents_online(self) -> bool:
+        """An agent with the console open who still exists (one removed from the command
+        line keeps a socket until its session check closes it)."""
+        for name in self.agents.names():
+            if await self.store.get_agent(name) is not None:
+                return True
+        return False
 
     async def queue_frame(self) -> dict[str, Any]:
         """The agents' queue: open livechat handoffs, oldest first."""
@@ -218,6 +257,7 @@ class Conversations:
             escalation.question,
             guesses,
             created_at=now,
+            position=escalation.position,
         )
         if escalation.route == "mailto":
             handoff.status, handoff.closed_at = "closed", now

@@ -27,6 +27,7 @@ class Handoff:
         customer_email: The address the customer gave (e-mail route).
         agent: The username of the agent who claimed it.
         agent_name: That agent's display name.
+        position: The place in the livechat queue the customer was last told.
         label: The intent (or "new_topic") an agent gave the question.
         created_at: Unix time of the escalation.
         assigned_at: When an agent claimed it.
@@ -43,6 +44,7 @@ class Handoff:
     customer_email: str | None = None
     agent: str | None = None
     agent_name: str | None = None
+    position: int | None = None
     label: str | None = None
     created_at: float = field(default_factory=time.time)
     assigned_at: float | None = None
@@ -62,6 +64,7 @@ class Handoff:
             "customer_email": self.customer_email,
             "agent": self.agent,
             "agent_name": self.agent_name,
+            "position": self.position,
             "label": self.label,
             "created_at": iso(self.created_at),
             "assigned_at": iso(self.assigned_at),

@@ -50,31 +50,41 @@ class OutboxWorker:
 
     An item is marked sent right after its delivery succeeds, so a restart never sends
     it again; only a crash between those two steps could (mails keep their Message-ID).
+    stop() lets an attempt in progress finish and be recorded before it returns, so a
+    normal shutdown never leaves a delivered mail marked unsent.
 
     Args:
-        settings: SMTP, webhook and retry settings.
+        current_settings: The settings in force (SMTP, webhook, retries); read at every
+            attempt, so a reloaded config.yml applies at once.
         store: Where the outbox is kept.
     """
 
-    def __init__(self, settings: Settings, store: ConversationStore) -> None:
-        self.settings = settings
+    def __init__(self, current_settings: Callable[[], Settings], store: ConversationStore) -> None:
+        self.current_settings = current_settings
         self.store = store
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Look for due items now (something was queued)."""
         self._wake.set()
 
+    async def stop(self, task: asyncio.Task[None]) -> None:
+        """End `task` (this worker's run()) once its current attempt is recorded."""
+        self._stopping = True
+        self._wake.set()
+        await task
+
     async def run(self) -> None:
-        """Deliver forever; cancel to stop."""
-        while True:
+        """Deliver until stop()."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.deliver_due()
                 due = await self.store.next_delivery_at()
             except Exception:
                 logger.exception("Outbox pass failed")
-                due = time.time() + self.settings.handoff.retry_seconds
+                due = time.time() + self.current_settings().handoff.retry_seconds
             wait = None if due is None else max(0.0, due - time.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -83,6 +93,8 @@ class OutboxWorker:
         """Try every due item once; the number delivered."""
         delivered = 0
         for item in await self.store.due_deliveries(time.time(), BATCH):
+            if self._stopping:
+                break
             if await self._attempt(item):
                 delivered += 1
         return delivered
@@ -92,10 +104,10 @@ class OutboxWorker:
         try:
             if deliver is None:
                 raise RuntimeError(f"no deliverer for {item.kind!r}")
-            await deliver(self.settings, item.payload)
+            await deliver(self.current_settings(), item.payload)
         except Exception as exc:
             item.attempts += 1
-            retry = self.settings.handoff
+            retry = self.current_settings().handoff
             delay = min(retry.max_retry_seconds, retry.retry_seconds * 2 ** (item.attempts - 1))
             item.next_attempt_at = time.time() + delay
             item.last_error = f"{type(exc).__name__}: {exc}"[:500]

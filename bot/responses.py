@@ -35,6 +35,7 @@ REQUIRED = (
     "route_email",
     "route_email_form",
     "button_colleague",
+    "queue_position",
     "mailto_subject",
     "ask_customer_email",
     "invalid_customer_email",

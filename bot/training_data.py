@@ -102,6 +102,7 @@ def load_intents_file(path: Path) -> list[Example]:
             problems.append(doc.problem((*where, "examples"), "examples must be a '|' block"))
             continue
         block_line = (doc.line((*where, "examples")) or 1) + 1
+        before = len(examples)
         for offset, raw in enumerate(block.splitlines()):
             line = raw.strip()
             if not line:
@@ -116,6 +117,8 @@ def load_intents_file(path: Path) -> list[Example]:
             text = ENTITY_ANNOTATION.sub(r"\1", line[2:]).strip()
             if text:
                 examples.append(Example(text, intent, path, block_line + offset))
+        if len(examples) == before:
+            problems.append(doc.problem((*where, "intent"), f"intent {intent!r} has no examples"))
     if problems:
         raise ProjectError(problems)
     return examples

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,10 +20,11 @@ from actions.context import current_project, use_project
 from actions.escalation import ActionEscalate
 from actions.faq import ActionAnswerFaq, ActionClarify
 from actions.smalltalk import ActionSmalltalk
-from bot.config import NluSettings
+from bot.config import EmailSettings, NluSettings
 from bot.nlu import Match, ParseResult
 from bot.policy import ConversationState, decide
 from bot.project import Project, load_project
+from bot.routing import choose_route
 
 # Open every day, all day: "24:00" ends a range at midnight.
 ALWAYS_OPEN = dedent(
@@ -207,14 +209,15 @@ def escalation_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return escalation
 
 
-async def test_escalate_sends_email_route_when_the_livechat_is_closed(project: Project) -> None:
+async def test_escalate_sends_a_mailto_link_by_default(project: Project) -> None:
+    """No SMTP server configured and no livechat: the customer mails the question."""
     question = "kan ik mijn domein verhuizen & wat kost dat?"
     messages, events = await run_action(
         ActionEscalate(), intent="request_human", slots={"question": question}
     )
     escalation = escalation_of(messages)
     say = project.responses.text
-    assert escalation["route"] == "email"
+    assert escalation["route"] == "mailto"
     assert escalation["email"] == "info@pcpatrol.nl"
     assert escalation["reason"] == "request_human"
     assert messages[0]["text"] == (
@@ -227,11 +230,32 @@ async def test_escalate_sends_email_route_when_the_livechat_is_closed(project: P
     query = parse_qs(mailto.query)
     assert query["subject"] == ["Vraag via de chat"]
     assert query["body"] == [question]
+    # Only slots: no form starts, since the bot cannot send mail itself.
+    assert [e["event"] for e in events] == ["slot"] * 3
     assert slot_events(events) == {
         "feedback_article": None,
         "clarify_options": [],
         "low_confidence_count": 0,
     }
+
+
+async def test_escalate_starts_the_email_form_when_smtp_is_configured(
+    make_project: ProjectFactory,
+) -> None:
+    project = make_project("email:\n  smtp_host: smtp.example.nl\n")
+    messages, events = await run_action(
+        ActionEscalate(), intent="request_human", slots={"question": "mijn domein verhuizen"}
+    )
+    say = project.responses.text
+    escalation = escalation_of(messages)
+    assert escalation == {"reason": "request_human", "route": "email", "email": "info@pcpatrol.nl"}
+    assert messages[0]["text"] == (
+        f"{say('escalate_request_human', 'nl')} {say('route_email_form', 'nl')}"
+    )
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]
+    loops = [e for e in events if e.get("event") == "active_loop"]
+    assert [loop["name"] for loop in loops] == ["handoff_email_form"]
+    assert slot_events(events)["low_confidence_count"] == 0
 
 
 async def test_escalate_uses_the_configured_address(make_project: ProjectFactory) -> None:
@@ -244,26 +268,98 @@ async def test_escalate_uses_the_configured_address(make_project: ProjectFactory
     assert "info@pcpatrol.nl" not in messages[0]["text"]
 
 
-async def test_escalate_sends_livechat_route_when_it_is_open(make_project: ProjectFactory) -> None:
+async def test_escalate_sends_livechat_route_when_the_bot_chose_it(
+    make_project: ProjectFactory,
+) -> None:
+    """The bot knows whether an agent is online; it hands the route and queue place over."""
     project = make_project(ALWAYS_OPEN)
-    messages, _ = await run_action(ActionEscalate(), intent="request_human")
-    escalation = escalation_of(messages)
-    assert escalation["route"] == "livechat"
-    assert project.responses.text("route_livechat", "nl") in messages[0]["text"]
-    assert (
-        project.responses.text("route_email", "nl", email="info@pcpatrol.nl")
-        not in (messages[0]["text"])
+    messages, events = await run_action(
+        ActionEscalate(),
+        intent="request_human",
+        slots={"handoff_route": "livechat", "queue_position": 3},
     )
+    escalation = escalation_of(messages)
+    say = project.responses.text
+    assert escalation["route"] == "livechat"
+    assert escalation["position"] == 3
+    assert messages[0]["text"] == (
+        f"{say('escalate_request_human', 'nl')} {say('route_livechat', 'nl', position='3')}"
+    )
+    assert "nummer 3 in de wachtrij" in messages[0]["text"]
+    assert say("route_email", "nl", email="info@pcpatrol.nl") not in messages[0]["text"]
+    assert "mailto" not in escalation
+    assert not [e for e in events if e.get("event") == "active_loop"]
     # The e-mail address stays available to the client as a fallback.
     assert escalation["email"] == "info@pcpatrol.nl"
 
 
-async def test_escalate_sends_email_on_a_closed_day(make_project: ProjectFactory) -> None:
+async def test_open_hours_alone_are_no_livechat_for_the_action(
+    make_project: ProjectFactory,
+) -> None:
+    """Run by Rasa (no handoff_route slot), the action cannot know an agent is online."""
+    make_project(ALWAYS_OPEN)
+    messages, _ = await run_action(ActionEscalate(), intent="request_human")
+    escalation = escalation_of(messages)
+    assert escalation["route"] == "mailto"
+    assert "position" not in escalation
+    assert escalation["mailto"].startswith("mailto:info@pcpatrol.nl?")
+
+
+async def test_escalate_offers_a_colleague_when_the_bot_says_offer(project: Project) -> None:
+    """A first misunderstood message only offers the "Een collega inschakelen" button."""
+    messages, events = await run_action(
+        ActionEscalate(),
+        intent=None,
+        slots={"handoff_route": "offer", "escalation_reason": "low_confidence"},
+    )
+    (message,) = messages
+    say = project.responses.text
+    assert message["text"] == say("escalate_low_confidence", "nl")
+    assert message["buttons"] == [{"title": "Een collega inschakelen", "payload": "/request_human"}]
+    assert escalation_of(messages) == {
+        "reason": "low_confidence",
+        "route": "offer",
+        "email": "info@pcpatrol.nl",
+    }
+    assert slot_events(events)["low_confidence_count"] == 1
+    assert not [e for e in events if e.get("event") == "active_loop"]
+
+
+@pytest.mark.parametrize(
+    ("config", "agents_online", "route"),
+    [
+        ("# defaults\n", False, "mailto"),
+        ("# defaults\n", True, "mailto"),
+        (ALWAYS_OPEN, False, "mailto"),
+        (ALWAYS_OPEN, True, "livechat"),
+        ("email:\n  smtp_host: smtp.example.nl\n", True, "email"),
+        (ALWAYS_OPEN + "email:\n  smtp_host: smtp.example.nl\n", False, "email"),
+        (ALWAYS_OPEN + "email:\n  smtp_host: smtp.example.nl\n", True, "livechat"),
+    ],
+    ids=[
+        "closed-offline",
+        "closed-online",
+        "open-offline",
+        "open-online",
+        "smtp-closed",
+        "smtp-open-offline",
+        "smtp-open-online",
+    ],
+)
+def test_choose_route(
+    make_project: ProjectFactory, config: str, agents_online: bool, route: str
+) -> None:
+    settings = make_project(config).settings
+    assert choose_route(settings, datetime.now(UTC), agents_online) == route
+
+
+def test_no_livechat_on_a_closed_day(make_project: ProjectFactory) -> None:
     today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
     around = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
-    make_project(ALWAYS_OPEN + f"  closed_days: {around}\n".replace("'", '"'))
-    messages, _ = await run_action(ActionEscalate(), intent="request_human")
-    assert escalation_of(messages)["route"] == "email"
+    settings = make_project(ALWAYS_OPEN + f"  closed_days: {around}\n".replace("'", '"')).settings
+    assert choose_route(settings, datetime.now(UTC), agents_online=True) == "mailto"
+    with_smtp = dataclasses.replace(settings, email=EmailSettings(smtp_host="smtp.example.nl"))
+    assert choose_route(with_smtp, datetime.now(UTC), agents_online=True) == "email"
 
 
 @pytest.mark.parametrize(
@@ -336,9 +432,15 @@ async def test_escalate_speaks_english_when_the_customer_does(project: Project) 
 async def test_escalate_livechat_in_english(make_project: ProjectFactory) -> None:
     project = make_project(ALWAYS_OPEN)
     messages, _ = await run_action(
-        ActionEscalate(), intent="out_of_scope", slots={"language": "en"}
+        ActionEscalate(),
+        intent="out_of_scope",
+        slots={"language": "en", "handoff_route": "livechat", "queue_position": 2},
     )
-    assert messages[0]["text"].endswith(project.responses.text("route_livechat", "en"))
+    say = project.responses.text
+    assert messages[0]["text"] == (
+        f"{say('escalate_out_of_scope', 'en')} {say('route_livechat', 'en', position='2')}"
+    )
+    assert messages[0]["text"].endswith("you are number 2 in the queue.")
 
 
 async def test_low_confidence_twice_gives_the_again_text(project: Project) -> None:

@@ -48,7 +48,8 @@ async def log_in(page: Page, url: str) -> None:
 
 
 async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
-    server: Server, browser: Browser  # noqa: F811
+    server: Server,
+    browser: Browser,  # noqa: F811
 ) -> None:
     agent = await browser.new_page(viewport={"width": 1280, "height": 800})
     await log_in(agent, server.url)
@@ -80,12 +81,14 @@ async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
 
     await ask(customer, "kan ik met ideal betalen?")
     await expect(chat).to_contain_text("Kan ik mijn facturen ook met iDEAL betalen?")
-    await agent.screenshot(path=str(Path(__file__).parent.parent / "docs" / "screenshots"
-                                    / "agent-console.png"))
+    await agent.screenshot(
+        path=str(Path(__file__).parent.parent / "docs" / "screenshots" / "agent-console.png")
+    )
 
 
 async def test_customer_script_never_runs_in_the_agent_console(
-    server: Server, browser: Browser  # noqa: F811
+    server: Server,
+    browser: Browser,  # noqa: F811
 ) -> None:
     agent = await browser.new_page()
     await log_in(agent, server.url)

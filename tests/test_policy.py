@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.config import NluSettings
@@ -223,6 +225,12 @@ def test_state_round_trips_through_slots() -> None:
         clarify_options=["a", "b"],
         low_confidence_count=2,
         question="where are my invoices",
+        paused=True,
+        handoff_id="0123456789abcdef",
+        active_form="handoff_email_form",
+        requested_slot="customer_question",
+        customer_email="klant@example.nl",
+        customer_question="kan ik mijn domein verhuizen",
     )
     copy = ConversationState()
     for name, value in state.to_slots().items():
@@ -233,14 +241,65 @@ def test_state_round_trips_through_slots() -> None:
 def test_apply_slot_ignores_unknown_slots_and_bad_values() -> None:
     state = ConversationState(language="en", low_confidence_count=3)
     state.apply_slot("unknown", "x")
+    assert state == ConversationState(language="en", low_confidence_count=3)
+    # A bad value becomes the slot's default.
     state.apply_slot("language", "de")
-    assert state.language == "en"
+    assert state.language == "nl"
     state.apply_slot("low_confidence_count", "many")
+    assert state.low_confidence_count == 0
+    state.apply_slot("low_confidence_count", True)
     assert state.low_confidence_count == 0
     state.apply_slot("clarify_options", "not a list")
     assert state.clarify_options == []
     state.apply_slot("feedback_article", 5)
     assert state.feedback_article is None
+
+
+@pytest.mark.parametrize(
+    ("slot", "good", "bad", "default"),
+    [
+        ("paused", True, "yes", False),
+        ("paused", True, 1, False),
+        ("handoff_id", "0123456789abcdef", 42, None),
+        ("active_form", "handoff_email_form", ["handoff_email_form"], None),
+        ("requested_slot", "customer_email", {"slot": "x"}, None),
+        ("customer_email", "klant@example.nl", 3.5, None),
+        ("customer_question", "mijn vraag", False, None),
+    ],
+)
+def test_the_handoff_slots_take_good_values_and_default_bad_ones(
+    slot: str, good: Any, bad: Any, default: Any
+) -> None:
+    state = ConversationState()
+    assert getattr(state, slot) == default
+    state.apply_slot(slot, good)
+    assert getattr(state, slot) == good
+    assert state.to_slots()[slot] == good
+    state.apply_slot(slot, bad)
+    assert getattr(state, slot) == default
+
+
+def test_a_stored_state_without_the_handoff_slots_still_loads() -> None:
+    """Conversations stored before the handoff feature have only the first five slots."""
+    old = {
+        "language": "en",
+        "feedback_article": "facturen-inzien",
+        "clarify_options": [],
+        "low_confidence_count": 1,
+        "question": "where are my invoices",
+    }
+    state = ConversationState.from_slots(old)
+    assert (state.language, state.low_confidence_count) == ("en", 1)
+    assert not state.paused
+    assert state.handoff_id is state.active_form is state.requested_slot is None
+    assert set(state.to_slots()) == set(old) | {
+        "paused",
+        "handoff_id",
+        "active_form",
+        "requested_slot",
+        "customer_email",
+        "customer_question",
+    }
 
 
 def test_to_slots_copies_the_options_list() -> None:

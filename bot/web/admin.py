@@ -18,7 +18,7 @@ def _check_token(request: web.Request) -> None:
     if not expected:
         raise ApiError(404, "admin_disabled", "admin endpoints are off: no admin token is set")
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given, expected):
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise ApiError(401, "bad_admin_token", "missing or wrong 'Authorization: Bearer' token")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import secrets
@@ -15,13 +16,15 @@ from bot.agent_desk import DeskError
 from bot.agents import session_agent, start_session, verify_password
 from bot.store import Agent, Session
 from bot.web.errors import ApiError, read_json_object
-from bot.web.keys import CONVERSATIONS, DESK, SETTINGS, SOCKETS, THROTTLE
+from bot.web.keys import CONVERSATIONS, DESK, SESSION_SOCKETS, SETTINGS, SOCKETS, THROTTLE
 from bot.web.pages import HERE
 from bot.web.validation import require_text
 
 SESSION_COOKIE = "pcp_agent"
 LOGIN_CSRF_COOKIE = "pcp_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_CHECK_SECONDS = 10.0
+SESSION_ENDED = 4001  # WebSocket close code: log in again
 MAX_REPLY_CHARS = 5000
 routes = web.RouteTableDef()
 
@@ -119,6 +122,8 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request, agent: Agent, session: Session) -> web.Response:
     """End the session."""
     await request.app[CONVERSATIONS].store.delete_session(session.token_hash)
+    for socket in list(request.app[SESSION_SOCKETS].get(session.token_hash, ())):
+        await socket.close(code=SESSION_ENDED, message=b"logged out")
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/agent")
     return response
@@ -238,13 +243,31 @@ async def live(request: web.Request, agent: Agent, session: Session) -> web.WebS
                 await socket.send_json(frame)
 
     request.app[SOCKETS].add(socket)
+    request.app[SESSION_SOCKETS].setdefault(session.token_hash, set()).add(socket)
     conversations.agents.subscribe(agent.username, push)
+    watching = asyncio.create_task(_close_when_session_ends(request, socket))
     try:
         await socket.send_json(await conversations.queue_frame())
         async for message in socket:
             if message.type == WSMsgType.ERROR:
                 break
     finally:
+        watching.cancel()
         conversations.agents.unsubscribe(agent.username, push)
         request.app[SOCKETS].discard(socket)
+        sockets = request.app[SESSION_SOCKETS].get(session.token_hash, set())
+        sockets.discard(socket)
+        if not sockets:
+            request.app[SESSION_SOCKETS].pop(session.token_hash, None)
     return socket
+
+
+async def _close_when_session_ends(request: web.Request, socket: web.WebSocketResponse) -> None:
+    """An agent removed from the command line, or whose session expired, stops counting
+    as online and stops receiving customers' messages within SESSION_CHECK_SECONDS."""
+    store = request.app[CONVERSATIONS].store
+    token = request.cookies.get(SESSION_COOKIE)
+    while not socket.closed:
+        await asyncio.sleep(SESSION_CHECK_SECONDS)
+        if await session_agent(store, token) is None:
+            await socket.close(code=SESSION_ENDED, message=b"session ended")

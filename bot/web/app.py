@@ -17,7 +17,15 @@ from bot.reload import Reloader
 from bot.store import open_store
 from bot.web import admin, agent, pages, rest, websocket
 from bot.web.errors import error_middleware
-from bot.web.keys import CONVERSATIONS, DESK, RELOADER, SETTINGS, SOCKETS, THROTTLE
+from bot.web.keys import (
+    CONVERSATIONS,
+    DESK,
+    RELOADER,
+    SESSION_SOCKETS,
+    SETTINGS,
+    SOCKETS,
+    THROTTLE,
+)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -32,6 +40,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[SOCKETS] = set()
+    app[SESSION_SOCKETS] = {}
     app[THROTTLE] = LoginThrottle(
         settings.agents.max_login_attempts, settings.agents.login_pause_seconds
     )
@@ -50,18 +59,19 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assistant = await asyncio.to_thread(Assistant.load, settings.project_dir, settings)
     store = await open_store(settings)
-    worker = OutboxWorker(settings, store)
-    conversations = Conversations(assistant, store, Hub(), AgentListeners(), worker.wake)
+    conversations = Conversations(assistant, store, Hub(), AgentListeners())
+    worker = OutboxWorker(lambda: conversations.settings, store)
+    conversations.on_queued = worker.wake
     app[CONVERSATIONS] = conversations
     app[DESK] = AgentDesk(conversations)
     reloader = app[RELOADER] = Reloader(conversations)
-    tasks = [asyncio.create_task(worker.run())]
-    if settings.admin.watch_files:
-        tasks.append(asyncio.create_task(reloader.watch()))
+    delivering = asyncio.create_task(worker.run())
+    watching = asyncio.create_task(reloader.watch()) if settings.admin.watch_files else None
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+        await worker.stop(delivering)  # an attempt in progress is recorded first
         await store.close()

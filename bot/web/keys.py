@@ -15,4 +15,6 @@ CONVERSATIONS = web.AppKey("conversations", Conversations)
 DESK = web.AppKey("desk", AgentDesk)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 RELOADER = web.AppKey("reloader", Reloader)
+# Open console sockets by session, so logging out closes them at once.
+SESSION_SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("sessions")
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
