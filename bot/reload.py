@@ -75,7 +75,10 @@ class Reloader:
         while True:
             await asyncio.sleep(interval)
             if _fingerprint(self.project_dir) != self._seen:
-                await self.reload()
+                try:
+                    await self.reload()
+                except Exception:  # the watcher must outlive any one bad change
+                    logger.exception("Reloading the changed project failed")
 
 
 def _watched_files(project_dir: Path) -> Iterator[Path]:

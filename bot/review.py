@@ -124,7 +124,8 @@ def append_example(data: TrainingData, intent: str, text: str) -> tuple[Path, in
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     previous = lines[line - 1]
     indent = previous[: len(previous) - len(previous.lstrip())]
-    clean = " ".join(text.split())
+    # One line, printable characters only: anything else would break the YAML block.
+    clean = " ".join("".join(c for c in text if c.isprintable()).split())
     newline = "\n" if previous.endswith("\n") else ""
     if not newline:
         lines[line - 1] = previous + "\n"

@@ -66,16 +66,23 @@ def parse_yaml(text: str, path: Path, first_line: int = 1) -> YamlDocument:
         path: The file name used in messages.
         first_line: The file line that `text` starts on (for front matter).
     """
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        # The reader checks every character as the loader is made; the parser, as it reads.
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         raise ProjectError([Problem(path, line, f"invalid YAML: {exc.problem}")]) from exc
-    finally:
-        loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow, such as a C1 control from a mis-decoded text.
+        line = text.count("\n", 0, exc.position) + first_line
+        message = f"character {exc.character!r} is not allowed in YAML"
+        raise ProjectError([Problem(path, line, message)]) from exc
     lines: dict[KeyPath, int] = {}
     repeated: list[KeyPath] = []
     if node is not None:

@@ -10,8 +10,9 @@ from bot.web.errors import ApiError
 # Widget sender ids: 16+ characters so they cannot be guessed; REST senders as in Rasa.
 WIDGET_SENDER = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# C0 controls other than tab, newline and carriage return, and DEL.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than tab, newline and carriage return, DEL, and C1 controls (which
+# YAML does not allow, so a message with one could never become a training example).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_SENDER = 128
 
 

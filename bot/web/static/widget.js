@@ -390,7 +390,7 @@
 
   function send(text, display) {
     // Control characters (other than tab and newlines) would get the message refused.
-    text = text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "").trim().slice(0, MAX_LENGTH);
+    text = text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, "").trim().slice(0, MAX_LENGTH);
     if (!text) return;
     disableAllButtons();
     const frame = { type: "message", id: newId(), text };
