@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +14,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 
 Array = np.ndarray[Any, Any]
+# Words whose character n-gram columns the scorer keeps; past this it starts afresh.
+WORD_CACHE_SIZE = 50_000
 
 
 class IntentClassifier(ClassifierMixin, BaseEstimator):
@@ -52,9 +54,9 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.model = model
 
-    def fit(self, texts: Sequence[str], intents: Sequence[str]) -> IntentClassifier:
-        """Fit on normalised texts and their intents."""
-        features = FeatureUnion(
+    def features(self) -> FeatureUnion:
+        """The unfitted feature extractor: word and character TF-IDF side by side."""
+        return FeatureUnion(
             [
                 (
                     "words",
@@ -76,13 +78,19 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                 ),
             ]
         )
+
+    def fit(self, texts: Sequence[str], intents: Sequence[str]) -> IntentClassifier:
+        """Fit on normalised texts and their intents."""
         counts = np.unique(np.asarray(intents), return_counts=True)[1]
         folds = max(2, min(self.cv, int(counts.min())))
         calibrated = CalibratedClassifierCV(
             _linear_model(self.model, self.C), method="sigmoid", cv=folds, ensemble=False
         )
-        self.pipeline_ = Pipeline([("features", features), ("model", calibrated)])
-        self.pipeline_.fit(list(texts), list(intents))
+        self.pipeline_ = Pipeline([("features", self.features()), ("model", calibrated)])
+        # The calibration fits one tiny sigmoid per intent; multi-threaded BLAS made each
+        # fit about ten times slower on a busy 2-core machine (bench/README.md).
+        with threadpool_limits(limits=1):
+            self.pipeline_.fit(list(texts), list(intents))
         self.classes_: Array = self.pipeline_.classes_
         return self
 
@@ -117,6 +125,10 @@ class _CompiledScorer:
         intercept: Linear model intercepts.
         slope: Sigmoid calibration slope per class.
         offset: Sigmoid calibration offset per class.
+        per_word: For each vectorizer, whether its n-grams never cross a space
+            (char_wb): then a text's n-grams are those of its words, and each word's
+            columns are looked up once and kept in `word_columns`.
+        word_columns: Per vectorizer, word to its known columns (bounded cache).
     """
 
     analyzers: tuple[Callable[[str], list[str]], ...]
@@ -126,6 +138,8 @@ class _CompiledScorer:
     intercept: Array
     slope: Array
     offset: Array
+    per_word: tuple[bool, ...] = ()
+    word_columns: tuple[dict[str, list[int]], ...] = ()
 
     @classmethod
     def from_pipeline(cls, pipeline: Pipeline) -> _CompiledScorer:
@@ -146,22 +160,27 @@ class _CompiledScorer:
             intercept=np.asarray(estimator.intercept_, dtype=float),
             slope=np.array([c.a_ for c in calibrated.calibrators], dtype=float),
             offset=np.array([c.b_ for c in calibrated.calibrators], dtype=float),
+            per_word=tuple(vec.analyzer == "char_wb" for vec in vectorizers),
+            word_columns=tuple({} for _ in vectorizers),
         )
 
     def probabilities(self, text: str) -> Array:
         """Calibrated class probabilities of one normalised text."""
-        columns: list[int] = []
-        values: list[float] = []
-        for analyze, vocabulary in zip(self.analyzers, self.vocabularies, strict=True):
-            counts = Counter(vocabulary[g] for g in analyze(text) if g in vocabulary)
-            if not counts:
+        columns: list[Array] = []
+        values: list[Array] = []
+        for index in range(len(self.vocabularies)):
+            found = self._columns(index, text)
+            if not found:
                 continue
-            cols = list(counts)
-            tfidf = [(1.0 + math.log(n)) * self.idf[c] for c, n in counts.items()]
-            norm = math.sqrt(sum(v * v for v in tfidf))
-            columns += cols
-            values += [v / norm for v in tfidf]
-        decision = self.intercept + np.asarray(values) @ self.weights[columns]
+            cols, counts = np.unique(np.asarray(found), return_counts=True)
+            tfidf = (1.0 + np.log(counts)) * self.idf[cols]
+            columns.append(cols)
+            values.append(tfidf / math.sqrt(tfidf @ tfidf))
+        if columns:
+            cols = np.concatenate(columns)
+            decision = self.intercept + np.concatenate(values) @ self.weights[cols]
+        else:
+            decision = self.intercept
         proba = 1.0 / (1.0 + np.exp(self.slope * decision + self.offset))
         if proba.size == 1:
             # Two intents: sklearn fits one model and one calibrator, for the second class.
@@ -171,6 +190,23 @@ class _CompiledScorer:
             return np.full_like(proba, 1.0 / proba.size)
         result: Array = proba / total
         return result
+
+    def _columns(self, index: int, text: str) -> list[int]:
+        """The known columns of the n-grams of `text`, once per occurrence."""
+        analyze, vocabulary = self.analyzers[index], self.vocabularies[index]
+        if not (self.per_word and self.per_word[index]):
+            return [vocabulary[g] for g in analyze(text) if g in vocabulary]
+        cache = self.word_columns[index]
+        found: list[int] = []
+        for word in text.split():
+            known = cache.get(word)
+            if known is None:
+                known = [vocabulary[g] for g in analyze(word) if g in vocabulary]
+                if len(cache) >= WORD_CACHE_SIZE:
+                    cache.clear()
+                cache[word] = known
+            found += known
+        return found
 
 
 def _linear_model(name: str, C: float) -> LinearSVC | LogisticRegression:

@@ -8,6 +8,7 @@ import logging
 import os
 import pickle
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,29 +62,35 @@ class TrainedModel:
         return IntentParser(self.classifier, FuzzyMatcher(self.texts, self.intents), settings.nlu)
 
 
-def fingerprint(data: TrainingData) -> str:
+def fingerprint(data: TrainingData, params: Mapping[str, Any] = CLASSIFIER_PARAMS) -> str:
     """Hash of everything that changes the trained model."""
     digest = hashlib.sha256()
     inputs = {
         "bot": __version__,
         "sklearn": sklearn.__version__,
-        "params": CLASSIFIER_PARAMS,
+        "params": dict(params),
         "examples": sorted([e.intent, e.text] for e in data.examples),
     }
     digest.update(json.dumps(inputs, sort_keys=True, default=list).encode())
     return digest.hexdigest()
 
 
-def train(data: TrainingData) -> TrainedModel:
-    """Fit the classifier on every example."""
+def train(data: TrainingData, params: Mapping[str, Any] = CLASSIFIER_PARAMS) -> TrainedModel:
+    """Fit the classifier on every example.
+
+    Args:
+        data: The examples.
+        params: IntentClassifier parameters; the project's own by default (benchmarks
+            try others).
+    """
     texts = [normalize(text) for text in data.texts()]
     intents = data.labels()
-    classifier = IntentClassifier(**CLASSIFIER_PARAMS).fit(texts, intents)
+    classifier = IntentClassifier(**params).fit(texts, intents)
     return TrainedModel(
         classifier=classifier,
         texts=texts,
         intents=intents,
-        fingerprint=fingerprint(data),
+        fingerprint=fingerprint(data, params),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 

@@ -153,6 +153,25 @@ def test_fuzzy_does_not_match_a_fragment_of_a_long_example(fuzzy: FuzzyMatcher) 
     assert fuzzy.best("volkomen iets anders", score_cutoff=90) is None
 
 
+def test_fuzzy_compares_only_with_the_given_intents(fuzzy: FuzzyMatcher) -> None:
+    text = "kan ik met idael betalen"
+    assert fuzzy.best(text, 80, ["pay_with_ideal", "greet"]) == fuzzy.best(text, 80)
+    assert fuzzy.best(text, 80, ["view_invoices", "greet"]) is None
+    assert fuzzy.best(text, 80, ["no_such_intent"]) is None
+    assert fuzzy.best(text, 80, []) is None
+
+
+def test_fuzzy_breaks_ties_as_the_full_comparison_does() -> None:
+    # Both examples score the same; the one written first wins, whichever intents are asked.
+    matcher = FuzzyMatcher(["abcd", "abce", "abcf"], ["b", "a", "b"])
+    full = matcher.best("abcx", 70)
+    assert full is not None and full.example == "abcd"
+    assert matcher.best("abcx", 70, ["a", "b"]) == full
+    assert matcher.best("abcx", 70, ["b", "a"]) == full
+    only_a = matcher.best("abcx", 70, ["a"])
+    assert only_a is not None and only_a.example == "abce"
+
+
 # --- parser ------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -85,6 +86,26 @@ async def test_state_is_replaced_by_the_latest_turn(store: SqliteStore) -> None:
     await store.save_turn("klant", turn("???", "Wat bedoelt u?"), state(count=1), "m1")
     await store.save_turn("klant", turn("?!?", "Nog steeds niet."), state(count=2), "m2")
     assert await store.load_state("klant") == state(count=2)
+
+
+async def test_committed_state_is_kept_in_memory_and_read_from_the_file_after_a_restart(
+    database: Path,
+) -> None:
+    store = await SqliteStore.open(database)
+    await store.save_turn("klant", turn("???", "Wat bedoelt u?"), state(count=1), "m1")
+    # Changed behind the store's back (one server owns a store file): it keeps what it committed.
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE conversations SET state = ?", (json.dumps(state(count=9)),))
+    assert await store.load_state("klant") == state(count=1)
+    await store.close()
+
+    reopened = await SqliteStore.open(database)
+    try:
+        assert await reopened.load_state("klant") == state(count=9)
+        await reopened.save_turn("klant", turn("?!?", "Nog steeds niet."), state(count=2), "m2")
+        assert await reopened.load_state("klant") == state(count=2)
+    finally:
+        await reopened.close()
 
 
 async def test_history_is_oldest_first_and_limit_keeps_the_last(store: SqliteStore) -> None:
