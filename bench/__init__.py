@@ -1,0 +1,1 @@
+"""Benchmarks of the PC Patrol assistant: run on demand, never part of the test suite."""
