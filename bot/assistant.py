@@ -174,7 +174,7 @@ class Assistant:
                 slots.update(handoff_route=route, queue_position=queue_length + 1)
                 question = state.question or text
                 # What the bot made of the question itself, not of a "nee" or "medewerker".
-                ranking = self.parser.parse(question).ranking
+                ranking = (parse if question == text else self.parser.parse(question)).ranking
                 guesses = [{"intent": m.intent, "confidence": m.score} for m in ranking]
                 position = queue_length + 1 if route == "livechat" else None
                 escalation = Escalation(route, reason, question, guesses, position)
