@@ -244,3 +244,32 @@ async def history(client: Client, sender: str) -> list[dict[str, Any]]:
     assert response.status == 200, await response.text()
     entries: list[dict[str, Any]] = await response.json()
     return entries
+
+
+# The keys of the `ask --json` / `/model/parse` object (DESIGN.md section 4).
+CONTRACT_KEYS = {
+    "text",
+    "intent",
+    "confidence",
+    "action",
+    "article",
+    "options",
+    "ranking",
+    "messages",
+}
+# Short messages that touch two articles; some make the bot ask "Bedoelt u ...?" (which
+# ones depends on the training data of the day).
+CLARIFY_CANDIDATES = (
+    "betalen",
+    "incasso",
+    "factuur betalen",
+    "ideal incasso",
+    "automatische incasso",
+    "facturen",
+    "incasso factuur",
+    "betaling",
+    "inloggen account",
+    "account aanmaken inloggen",
+    "incasso betalen",
+    "betalen incasso machtiging",
+)

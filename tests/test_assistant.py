@@ -5,27 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import CLARIFY_CANDIDATES
 
 from bot.assistant import Assistant, Turn
 from bot.policy import ConversationState
 
 SENDER = "klant-1"
-# Short messages that ask about two articles at once; one of them usually makes the
-# bot ask "Bedoelt u ...?" (which one depends on the training data of the day).
-CLARIFY_CANDIDATES = (
-    "betalen",
-    "incasso",
-    "factuur betalen",
-    "ideal incasso",
-    "automatische incasso",
-    "facturen",
-    "incasso factuur",
-    "betaling",
-    "inloggen account",
-    "account aanmaken inloggen",
-    "incasso betalen",
-    "betalen incasso machtiging",
-)
 
 
 def escalation(turn: Turn) -> dict[str, Any]:

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO, SMALL_INTENTS, run_cli, write_article, write_small_project
+from helpers import (
+    CLARIFY_CANDIDATES,
+    CONTRACT_KEYS,
+    REPO,
+    SMALL_INTENTS,
+    run_cli,
+    write_article,
+    write_small_project,
+)
 
 from bot import model as stored_model
 from bot.assistant import Assistant, Turn
@@ -19,31 +27,7 @@ from bot.project import Project
 from bot.training_data import load_training_data
 from bot.validate import validate_project
 
-CONTRACT_KEYS = {
-    "text",
-    "intent",
-    "confidence",
-    "action",
-    "article",
-    "options",
-    "ranking",
-    "messages",
-}
 ACTIONS = {"answer", "clarify", "escalate", "smalltalk"}
-# Short messages that touch two articles; some make the bot ask "Bedoelt u ...?".
-CLARIFY_CANDIDATES = [
-    "betalen",
-    "incasso",
-    "factuur betalen",
-    "ideal incasso",
-    "automatische incasso",
-    "facturen",
-    "incasso factuur",
-    "betaling",
-    "inloggen account",
-    "incasso betalen",
-    "betalen incasso machtiging",
-]
 
 
 def check_contract(obj: Any) -> None:

@@ -24,7 +24,9 @@ from typing import Any
 
 import pytest
 from helpers import (
+    CLARIFY_CANDIDATES,
     CLI,
+    CONTRACT_KEYS,
     REST_WEBHOOK,
     Client,
     copy_project,
@@ -42,21 +44,10 @@ from bot.web.keys import CONVERSATIONS
 ARTICLE_ID = "betalen-met-ideal"
 IDEAL = "kan ik met ideal betalen"
 YES_NO = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/deny"}]
-CONTRACT_KEYS = {
-    "text",
-    "intent",
-    "confidence",
-    "action",
-    "article",
-    "options",
-    "ranking",
-    "messages",
-}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 # Messages the model does not understand at all (low confidence, no intent).
 NONSENSE = ["???", "?!?", "...", "!!!", "---"]
 # Short messages close to two articles, so the bot asks "Bedoelt u ...?".
-CLARIFY_CANDIDATES = ["betalen", "incasso", "factuur betalen", "ideal incasso"]
 # config.yml's server limits, which the bad-input cases below are built around.
 MAX_MESSAGE_CHARS = 5000
 MAX_BODY_BYTES = 65536
