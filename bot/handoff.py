@@ -80,6 +80,7 @@ class OutboxItem:
     Attributes:
         kind: Which sender delivers it ("email", "webhook").
         payload: What to deliver, fixed when queued so a retry sends the same thing.
+        sender: The conversation it is about (erased with it), if any.
         id: Store id (0 until stored).
         status: queued or sent.
         attempts: Failed attempts so far.
@@ -91,6 +92,7 @@ class OutboxItem:
 
     kind: str
     payload: dict[str, Any]
+    sender: str | None = None
     id: int = 0
     status: Literal["queued", "sent"] = "queued"
     attempts: int = 0

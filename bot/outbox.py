@@ -14,12 +14,14 @@ import aiohttp
 from bot import mail
 from bot.config import Settings
 from bot.handoff import OutboxItem
+from bot.logs import describe_error, log_failure, plain
 from bot.store import ConversationStore
 
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[Settings, dict[str, Any]], Awaitable[None]]
 BATCH = 20
+LEASE_MARGIN_SECONDS = 60.0
 
 
 async def deliver_email(settings: Settings, payload: dict[str, Any]) -> None:
@@ -31,14 +33,14 @@ async def deliver_webhook(settings: Settings, payload: dict[str, Any]) -> None:
     """POST a handoff to the configured webhook; any non-2xx answer is a failure."""
     url = settings.handoff.webhook_url
     if not url:
-        raise RuntimeError("no webhook configured (handoff.webhook_url)")
+        raise plain(RuntimeError("no webhook configured (handoff.webhook_url)"))
     timeout = aiohttp.ClientTimeout(total=settings.email.timeout_seconds)
     async with (
         aiohttp.ClientSession(timeout=timeout) as session,
         session.post(url, json=payload) as response,
     ):
         if response.status >= 300:
-            raise RuntimeError(f"webhook answered {response.status}")
+            raise plain(RuntimeError(f"webhook answered {response.status}"))
 
 
 # OutboxItem.kind names one of these.
@@ -82,28 +84,41 @@ class OutboxWorker:
             try:
                 await self.deliver_due()
                 due = await self.store.next_delivery_at()
-            except Exception:
-                logger.exception("Outbox pass failed")
+            except Exception as exc:
+                log_failure(logger, "Outbox pass failed", exc)
                 due = time.time() + self.current_settings().handoff.retry_seconds
             wait = None if due is None else max(0.0, due - time.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def deliver_due(self) -> int:
-        """Try every due item once; the number delivered."""
+        """Try due items once each (up to BATCH); the number delivered.
+
+        Items are claimed one at a time, each with a lease that covers one attempt:
+        other processes sharing the store leave a claimed item alone, and if this
+        process dies mid-attempt the item is due again when the lease runs out.
+        """
         delivered = 0
-        for item in await self.store.due_deliveries(time.time(), BATCH):
+        for _ in range(BATCH):
             if self._stopping:
                 break
-            if await self._attempt(item):
+            claimed = await self.store.claim_due_deliveries(time.time(), 1, self._lease_seconds())
+            if not claimed:
+                break
+            if await self._attempt(claimed[0]):
                 delivered += 1
         return delivered
+
+    def _lease_seconds(self) -> float:
+        # An attempt is bounded by the SMTP/webhook timeout (connect, then send); the
+        # margin keeps a slow but live attempt from being taken over by another process.
+        return self.current_settings().email.timeout_seconds * 2 + LEASE_MARGIN_SECONDS
 
     async def _attempt(self, item: OutboxItem) -> bool:
         deliver = DELIVERERS.get(item.kind)
         try:
             if deliver is None:
-                raise RuntimeError(f"no deliverer for {item.kind!r}")
+                raise plain(RuntimeError(f"no deliverer for {item.kind!r}"))
             await deliver(self.current_settings(), item.payload)
         except Exception as exc:
             item.attempts += 1
@@ -111,14 +126,17 @@ class OutboxWorker:
             delay = min(retry.max_retry_seconds, retry.retry_seconds * 2 ** (item.attempts - 1))
             item.next_attempt_at = time.time() + delay
             item.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            # The error's own words stay out of the warning: an SMTP server's refusal
+            # can quote the customer's address. They are kept with the delivery.
             logger.warning(
                 "Delivering %s %d failed (attempt %d, next in %.0f s): %s",
                 item.kind,
                 item.id,
                 item.attempts,
                 delay,
-                item.last_error,
+                describe_error(exc),
             )
+            logger.debug("Delivering %s %d failed: %s", item.kind, item.id, item.last_error)
             await self.store.save_delivery(item)
             return False
         item.status, item.sent_at, item.last_error = "sent", time.time(), None

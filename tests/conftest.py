@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from helpers import (
     with_store,
     write_small_project,
 )
+from redis_server import RedisServer, delete_keys
 
 import actions.context
 from bot.assistant import Assistant
@@ -98,3 +101,24 @@ async def client(web_settings: Settings, use_actions_project: None) -> AsyncIter
     """aiohttp's test client on the real app (model of the project copy, SQLite in tmp)."""
     async with serve(web_settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for the session: $PCPATROL_TEST_REDIS_URL if set, otherwise a
+    redis-server started on a free loopback port (appendonly yes) and stopped at the end."""
+    configured = os.environ.get("PCPATROL_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of the test's own, so tests never see each other's keys; every key
+    starting with it is deleted after the test."""
+    prefix = f"pcpatrol-test-{uuid.uuid4().hex}"
+    yield prefix
+    delete_keys(redis_url, prefix)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.config import Settings
 from bot.store.base import Agent, ConversationStore, Event, Session
+from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 
 StoreFactory = Callable[[Settings], Awaitable[ConversationStore]]
@@ -13,6 +14,7 @@ StoreFactory = Callable[[Settings], Awaitable[ConversationStore]]
 # config.yml's store.type names one of these.
 STORES: dict[str, StoreFactory] = {
     "sqlite": SqliteStore.from_settings,
+    "redis": RedisStore.from_settings,
 }
 
 

@@ -101,8 +101,15 @@ class ConversationStore(Protocol):
         offering a colleague, without a handoff; newest first."""
         ...
 
-    async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:
-        """Queued deliveries whose next attempt is due, oldest first."""
+    async def claim_due_deliveries(
+        self, now: float, limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        """Queued deliveries whose next attempt is due, oldest first, each leased.
+
+        In the same atomic step, each returned item's next attempt moves to
+        now + lease_seconds, so another server process sharing the store does not take
+        it too; the worker records the outcome with save_delivery.
+        """
         ...
 
     async def next_delivery_at(self) -> float | None:
@@ -115,6 +122,17 @@ class ConversationStore(Protocol):
 
     async def save_delivery(self, item: OutboxItem) -> None:
         """Update a delivery after an attempt."""
+        ...
+
+    async def forget(self, sender: str) -> int:
+        """Erase one customer's data: the conversation's events and state, its handoffs,
+        and the deliveries about it (queued ones too). The number of records erased."""
+        ...
+
+    async def delete_older_than(self, cutoff: float) -> int:
+        """Erase conversations whose last event is before `cutoff` (Unix time), with their
+        closed handoffs and sent deliveries. A conversation with an open handoff or a
+        queued delivery is kept. The number of conversations erased."""
         ...
 
     async def get_agent(self, username: str) -> Agent | None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.config import Settings
 from bot.handoff import Handoff, OutboxItem
+from bot.logs import log_failure
 from bot.store.base import Agent, Event, Session
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS handoffs (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, created_at);
+CREATE INDEX IF NOT EXISTS handoffs_by_sender ON handoffs (sender_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -57,7 +59,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     created_at REAL NOT NULL,
-    sent_at REAL
+    sent_at REAL,
+    sender_id TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS agents (
@@ -117,6 +120,7 @@ class SqliteStore:
         await db.execute("PRAGMA busy_timeout=5000")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.executescript(SCHEMA)
+        await _migrate(db)
         return cls(db)
 
     @classmethod
@@ -233,14 +237,27 @@ class SqliteStore:
 
     # ---- outbox -----------------------------------------------------------------
 
-    async def due_deliveries(self, now: float, limit: int) -> list[OutboxItem]:
-        rows = await self._all(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'queued'"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-            now,
-            limit,
-        )
-        return [_delivery(row) for row in rows]
+    async def claim_due_deliveries(
+        self, now: float, limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        claimed: list[OutboxItem] = []
+
+        async def write(db: aiosqlite.Connection) -> None:
+            # Inside the writer's BEGIN IMMEDIATE, so no other process claims in between.
+            # A retried batch runs this again: the result is replaced, not added to.
+            rows = await db.execute_fetchall(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'queued'"
+                " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                (now, limit),
+            )
+            claimed[:] = [_delivery(row) for row in rows]
+            await db.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+                [(now + lease_seconds, item.id) for item in claimed],
+            )
+
+        await self._write(write)
+        return claimed
 
     async def next_delivery_at(self) -> float | None:
         row = await self._one("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
@@ -259,6 +276,48 @@ class SqliteStore:
             await _write_delivery(db, item)
 
         await self._write(write)
+
+    # ---- privacy ----------------------------------------------------------------
+
+    async def forget(self, sender: str) -> int:
+        erased = 0
+
+        async def write(db: aiosqlite.Connection) -> None:
+            nonlocal erased
+            # A retried batch runs this again: the count is replaced, not added to.
+            erased = await _erase(db, [sender])
+
+        def committed() -> None:
+            self._states.pop(sender, None)
+
+        await self._write(write, committed)
+        return erased
+
+    async def delete_older_than(self, cutoff: float) -> int:
+        total = 0
+        while True:
+            # In batches, so turns waiting for the writer are not held up by a big pass.
+            erased = await self._delete_expired(cutoff, RETENTION_BATCH)
+            total += erased
+            if erased < RETENTION_BATCH:
+                return total
+
+    async def _delete_expired(self, cutoff: float, limit: int) -> int:
+        """One transaction of delete_older_than: at most `limit` conversations."""
+        senders: list[str] = []
+
+        async def write(db: aiosqlite.Connection) -> None:
+            rows = await db.execute_fetchall(_EXPIRED, (cutoff, limit))
+            senders[:] = [row[0] for row in rows]
+            await _erase(db, senders)
+            await db.execute(_UNNAMED_SENT, (cutoff,))
+
+        def committed() -> None:
+            for sender in senders:
+                self._states.pop(sender, None)
+
+        await self._write(write, committed)
+        return len(senders)
 
     # ---- agents and sessions ----------------------------------------------------
 
@@ -358,10 +417,10 @@ class SqliteStore:
         """Commit the batch; if that fails, each write alone, so one bad write fails alone."""
         try:
             await self._commit(batch)
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                logger.exception("A store write failed")
-                _settle(batch[0].done, sys.exc_info()[1])
+                log_failure(logger, "A store write failed", exc)
+                _settle(batch[0].done, exc)
                 return
             for job in batch:
                 await self._commit_each_alone_if_needed([job])
@@ -383,7 +442,8 @@ class SqliteStore:
 
 
 _OUTBOX_COLUMNS = (
-    "id, kind, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at"
+    "id, kind, payload, status, attempts, next_attempt_at, last_error, created_at, sent_at,"
+    " sender_id"
 )
 
 
@@ -392,9 +452,18 @@ def _dump(value: Any) -> str:
 
 
 def _delivery(row: Any) -> OutboxItem:
-    item_id, kind, payload, status, attempts, next_at, error, created, sent = row
+    item_id, kind, payload, status, attempts, next_at, error, created, sent, sender = row
     return OutboxItem(
-        kind, json.loads(payload), item_id, status, attempts, next_at, error, created, sent
+        kind,
+        json.loads(payload),
+        sender,
+        id=item_id,
+        status=status,
+        attempts=attempts,
+        next_attempt_at=next_at,
+        last_error=error,
+        created_at=created,
+        sent_at=sent,
     )
 
 
@@ -426,6 +495,9 @@ async def _write_delivery(db: aiosqlite.Connection, item: OutboxItem) -> None:
         item.sent_at,
     )
     if item.id:
+        # An UPDATE, never an upsert: the outcome of an attempt on a delivery that was
+        # erased meanwhile (forget, retention) must not bring it back. Its conversation
+        # (sender_id) never changes.
         await db.execute(
             "UPDATE outbox SET kind = ?, payload = ?, status = ?, attempts = ?,"
             " next_attempt_at = ?, last_error = ?, created_at = ?, sent_at = ? WHERE id = ?",
@@ -434,9 +506,82 @@ async def _write_delivery(db: aiosqlite.Connection, item: OutboxItem) -> None:
     else:
         await db.execute(
             "INSERT INTO outbox (kind, payload, status, attempts, next_attempt_at, last_error,"
-            " created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
+            " created_at, sent_at, sender_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, item.sender),
         )
+
+
+# Conversations past the retention cutoff (?1) that no one still needs: no open handoff,
+# no queued delivery; at most ?2. updated_at (the start of the last turn) is never later
+# than the last event, so it narrows the search before the events are looked at.
+_EXPIRED = """
+SELECT c.sender_id FROM conversations c
+WHERE c.updated_at < ?1
+AND COALESCE(
+    (SELECT MAX(e.created_at) FROM events e WHERE e.sender_id = c.sender_id), c.updated_at
+) < ?1
+AND NOT EXISTS (
+    SELECT 1 FROM handoffs h WHERE h.sender_id = c.sender_id AND h.status != 'closed'
+)
+AND NOT EXISTS (
+    SELECT 1 FROM outbox o WHERE o.sender_id = c.sender_id AND o.status = 'queued'
+)
+LIMIT ?2
+"""
+# Sent deliveries older than ?, from before the outbox named their conversation.
+_UNNAMED_SENT = "DELETE FROM outbox WHERE sender_id IS NULL AND status = 'sent' AND created_at < ?"
+# Conversations erased per transaction by delete_older_than.
+RETENTION_BATCH = 500
+# The last line of a handoff mail names its conversation (bot/mail.py).
+_MAIL_FOOTER = re.compile(r"\(gesprek (.+), overdracht [0-9a-f]+\)\s*\Z")
+
+
+async def _erase(db: aiosqlite.Connection, senders: Sequence[str]) -> int:
+    """Delete the conversations from every table that names them; the rows deleted."""
+    erased = 0
+    for table in ("events", "conversations", "handoffs", "outbox"):
+        async with db.executemany(
+            f"DELETE FROM {table} WHERE sender_id = ?", [(sender,) for sender in senders]
+        ) as cursor:
+            erased += cursor.rowcount
+    return erased
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Bring a file of an earlier version up to SCHEMA: the outbox now names the
+    conversation of each delivery (sender_id), so it is erased with it."""
+    if "sender_id" not in await _columns(db, "outbox"):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Asked again under the write lock: another process may have just done it.
+            if "sender_id" not in await _columns(db, "outbox"):
+                await db.execute("ALTER TABLE outbox ADD COLUMN sender_id TEXT")
+                rows = await db.execute_fetchall("SELECT id, payload FROM outbox")
+                named = [(_sender_of(json.loads(payload)), item_id) for item_id, payload in rows]
+                await db.executemany(
+                    "UPDATE outbox SET sender_id = ? WHERE id = ?",
+                    [(sender, item_id) for sender, item_id in named if sender is not None],
+                )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    await db.execute("CREATE INDEX IF NOT EXISTS outbox_by_sender ON outbox (sender_id)")
+
+
+async def _columns(db: aiosqlite.Connection, table: str) -> set[str]:
+    return {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+
+
+def _sender_of(payload: dict[str, Any]) -> str | None:
+    """The conversation an old delivery is about: a webhook names it in its handoff, a
+    handoff mail in its last line. None when neither does (retention still erases it
+    once it is sent and old)."""
+    handoff = payload.get("handoff")
+    if isinstance(handoff, dict) and isinstance(handoff.get("sender"), str):
+        return str(handoff["sender"])
+    found = _MAIL_FOOTER.search(str(payload.get("body", "")))
+    return found.group(1) if found else None
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
