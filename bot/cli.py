@@ -1,5 +1,5 @@
 """The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate, review,
-new-intent, agents."""
+new-intent, agents, forget."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import getpass
 import json
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,12 +15,13 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from bot import review
+from bot import logs, review
 from bot.agents import AccountError, check_username, hash_password
 from bot.assistant import Assistant
 from bot.config import Settings, load_settings
 from bot.errors import ProjectError
 from bot.evaluate import evaluate, read_tests
+from bot.forget import URL_ENV, ForgetError, forget_senders
 from bot.handoff import NEW_TOPIC
 from bot.knowledge import load_knowledge
 from bot.model import save, train
@@ -122,8 +123,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     print(f"PC Patrol assistant: http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    if args.debug:
+        print(
+            "Debug logging is on: the log shows what customers write and their e-mail "
+            "addresses. Do not leave it on in production.",
+            file=sys.stderr,
+            flush=True,
+        )
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=None,
+        **logs.access_log_options(args.debug),
+    )
     return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    settings = load_settings(args.project)
+    url = args.url or os.environ.get(URL_ENV) or None
+    try:
+        where, results = asyncio.run(forget_senders(settings, args.senders, url))
+    except ForgetError as exc:
+        print(f"pcpatrol-bot forget: {exc}", file=sys.stderr)
+        return 1
+    unknown = [r.sender for r in results if not r.records]
+    for result in results:
+        if not result.records:
+            continue
+        print(
+            f"Forgot {result.sender!r} in {where}: {result.records} records erased "
+            "(messages and replies, conversation state, handoffs, mails and webhook calls)"
+        )
+        if result.closed_handoffs:
+            print(f"  open handoffs closed: {', '.join(result.closed_handoffs)}")
+    for sender in unknown:
+        print(f"pcpatrol-bot forget: no conversation {sender!r} is stored", file=sys.stderr)
+    return 1 if unknown else 0
 
 
 async def _agents(settings: Settings, args: argparse.Namespace) -> int:
@@ -304,7 +341,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="pcpatrol-bot", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what happens (ids, never content)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -325,7 +364,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", "Serve the website chat, REST channel and demo page.")
     serve.add_argument("--host", help="address to listen on (default: config.yml server.host)")
     serve.add_argument("--port", type=int, help="port (default: config.yml server.port)")
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        help="log at DEBUG, including what customers write and their e-mail addresses "
+        "(without it, logs show ids only)",
+    )
     serve.set_defaults(run=cmd_serve)
+    forget = command(
+        "forget",
+        "Erase customers' data: each conversation's messages, state, handoffs and mails. "
+        "Goes through the running server (POST /admin/forget) when there is one.",
+    )
+    forget.add_argument("senders", nargs="+", metavar="SENDER", help="a conversation id")
+    forget.add_argument(
+        "--url",
+        help=f"the running server (default: ${URL_ENV}; else config.yml's server address "
+        "when a server has the store open)",
+    )
+    forget.set_defaults(run=cmd_forget)
     command("train", "Train the NLU model and store it.").set_defaults(run=cmd_train)
     validate = command("validate", "Check config, articles, responses and intents.")
     validate.add_argument(
@@ -390,10 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the pcpatrol-bot command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose=args.verbose, debug=getattr(args, "debug", False))
     try:
         code: int = args.run(args)
     except ProjectError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.assistant import Assistant
 from bot.conversations import Conversations
 from bot.errors import Problem, ProjectError
+from bot.logs import log_failure
 from bot.validate import validate_project
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ class Reloader:
             if _fingerprint(self.project_dir) != self._seen:
                 try:
                     await self.reload()
-                except Exception:  # the watcher must outlive any one bad change
-                    logger.exception("Reloading the changed project failed")
+                except Exception as exc:  # the watcher must outlive any one bad change
+                    log_failure(logger, "Reloading the changed project failed", exc)
 
 
 def _watched_files(project_dir: Path) -> Iterator[Path]:

@@ -143,10 +143,14 @@ def dedent(text: str) -> str:
 
 
 def run_cli(
-    *args: str | Path, stdin: str | None = None, timeout: float = 120
+    *args: str | Path,
+    stdin: str | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `pcpatrol-bot ARGS` in a subprocess, from the repository folder."""
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    """Run `pcpatrol-bot ARGS` in a subprocess, from the repository folder, with this
+    process's environment plus `env`."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
     return subprocess.run(
         [*CLI, *map(str, args)],
         input=stdin,

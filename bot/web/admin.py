@@ -7,8 +7,10 @@ import os
 
 from aiohttp import web
 
+from bot.forget import forget
 from bot.web.errors import ApiError
-from bot.web.keys import RELOADER, SETTINGS
+from bot.web.keys import CONVERSATIONS, RELOADER, SETTINGS
+from bot.web.validation import require_sender
 
 routes = web.RouteTableDef()
 
@@ -18,8 +20,13 @@ def _check_token(request: web.Request) -> None:
     if not expected:
         raise ApiError(404, "admin_disabled", "admin endpoints are off: no admin token is set")
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    # A header with bytes that are not UTF-8 arrives with surrogate escapes.
+    if not hmac.compare_digest(_raw(given), _raw(expected)):
         raise ApiError(401, "bad_admin_token", "missing or wrong 'Authorization: Bearer' token")
+
+
+def _raw(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
 
 
 @routes.post("/admin/reload")
@@ -42,3 +49,23 @@ async def reload(request: web.Request) -> web.Response:
             status=422,
         )
     return web.json_response({"status": "reloaded", "model": result.model, "warnings": problems})
+
+
+# Any sender id, "/" included (REST senders may have one), percent-encoded in the path.
+@routes.post("/admin/forget/{sender:.+}")
+async def forget_sender(request: web.Request) -> web.Response:
+    """Erase one customer's data (bot/forget.py): the conversation's messages, state,
+    handoffs (open ones leave the agents' queue) and deliveries, queued mails too."""
+    _check_token(request)
+    sender = require_sender(request.match_info["sender"])
+    forgotten = await forget(request.app[CONVERSATIONS], sender)
+    if not forgotten.records:
+        raise ApiError(404, "unknown_sender", f"no conversation {sender!r} is stored")
+    return web.json_response(
+        {
+            "status": "forgotten",
+            "sender": sender,
+            "records": forgotten.records,
+            "closed_handoffs": forgotten.closed_handoffs,
+        }
+    )
