@@ -119,7 +119,7 @@ class AgentDesk:
             event = Event("agent", text, data, now)
             await self.store.save_turn(handoff.sender, [event], state.to_slots())
         message = {"recipient_id": handoff.sender, "text": text, "custom": data["custom"]}
-        await self.conversations.hub.publish(handoff.sender, [message])
+        await self.conversations.publish(handoff.sender, [message])
         entry = entry_of(event)
         await self._tell_agents(handoff, entry)
         return entry
@@ -139,7 +139,7 @@ class AgentDesk:
             events.insert(0, Event("action", "resume", {"handoff": handoff.id}, now))
         await self.store.save_turn(handoff.sender, events, state.to_slots(), handoffs=[handoff])
         message = {"recipient_id": handoff.sender, "text": text, "custom": custom}
-        await self.conversations.hub.publish(handoff.sender, [message])
+        await self.conversations.publish(handoff.sender, [message])
         await self._tell_agents(handoff, entry_of(events[-1]))
 
     async def _state(self, sender: str) -> ConversationState:
@@ -147,7 +147,7 @@ class AgentDesk:
 
     async def _tell_agents(self, handoff: Handoff, entry: dict[str, Any]) -> None:
         frame = {"type": "entry", "handoff_id": handoff.id, "entry": entry}
-        await self.conversations.agents.publish_all(frame)
+        await self.conversations.publish_agents(frame)
 
     async def _queue_changed(self) -> None:
         await self.conversations.queue_changed()

@@ -46,7 +46,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def token_hash(token: str) -> str:
     """Sessions are stored by the hash of their cookie token, never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    # A cookie with bytes that are not UTF-8 arrives with surrogate escapes.
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 async def start_session(store: ConversationStore, agent: Agent, hours: float) -> str:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.errors import Problem, ProjectError
 from bot.hours import OpeningHours
 from bot.yamlfile import KeyPath, YamlDocument, load_yaml
 
 CONFIG_FILE = "config.yml"
-STORE_TYPES = ("sqlite",)
+# A host name or IP literal of an origin (nothing that could break a CSP header).
+ORIGIN_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
+STORE_TYPES = ("sqlite", "redis")
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,17 @@ class StoreSettings:
         synchronous: SQLite's synchronous pragma: "normal" survives a crash of the
             server process; "full" also survives a crash of the machine, at the cost
             of an fsync per commit.
+        redis_url: The Redis server of the "redis" store (several server processes
+            share it: conversations, handoffs, outbox, locks and live messages).
+        redis_prefix: Prefix of every Redis key and channel, so two bots can share
+            one Redis server.
     """
 
     type: str = "sqlite"
     path: str = "data/conversations.sqlite3"
     synchronous: str = "normal"
+    redis_url: str = "redis://localhost:6379/0"
+    redis_prefix: str = "pcpatrol"
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,44 @@ class AdminSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Limits against scripts and floods on the public endpoints.
+
+    Attributes:
+        messages_per_minute_per_sender: Customer messages one conversation may send.
+        messages_per_minute_per_address: Customer messages from one IP address (all
+            its conversations together).
+        websockets_per_address: Open WebSockets from one IP address.
+        allowed_origins: Site origins (scheme://host[:port]) whose pages may call the
+            chat from the browser (CORS, WebSocket Origin). The bot's own origin is
+            always allowed.
+        trusted_proxies: Addresses or networks (10.0.0.0/8) of reverse proxies / load
+            balancers whose X-Forwarded-For header names the customer's address (and
+            X-Forwarded-Host the bot's own site).
+    """
+
+    messages_per_minute_per_sender: int = 30
+    messages_per_minute_per_address: int = 120
+    websockets_per_address: int = 20
+    allowed_origins: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """What is kept about customers, and for how long.
+
+    Attributes:
+        retention_days: Conversations whose last message is older than this are
+            erased by a background job (with their closed handoffs and sent mails).
+        retention_check_minutes: How often that job runs.
+    """
+
+    retention_days: float = 90.0
+    retention_check_minutes: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything config.yml sets, plus the project folder it was read from.
 
@@ -203,6 +252,8 @@ class Settings:
         email: Mailing handoffs.
         handoff: Webhook and retries.
         admin: Maintenance endpoints and hot reload.
+        limits: Rate limits, WebSocket caps and allowed site origins.
+        privacy: Retention of conversations.
     """
 
     project_dir: Path = Path(".")
@@ -217,6 +268,8 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def model_file(self) -> Path:
@@ -294,12 +347,81 @@ def _check_ranges(settings: Settings, doc: YamlDocument) -> list[Problem]:
             settings.store.synchronous in ("normal", "full"),
             "must be normal or full",
         ),
+        (
+            ("store", "redis_url"),
+            settings.store.redis_url.startswith(("redis://", "rediss://", "unix://")),
+            "must start with redis://, rediss:// or unix://",
+        ),
+        (
+            ("privacy", "retention_days"),
+            settings.privacy.retention_days > 0,
+            "must be more than 0",
+        ),
+        (
+            ("privacy", "retention_check_minutes"),
+            settings.privacy.retention_check_minutes > 0,
+            "must be more than 0",
+        ),
+    ]
+    checks += [
+        (("limits", name), getattr(settings.limits, name) >= 1, "must be at least 1")
+        for name in (
+            "messages_per_minute_per_sender",
+            "messages_per_minute_per_address",
+            "websockets_per_address",
+        )
+    ]
+    checks += [
+        (
+            ("limits", "allowed_origins"),
+            all(origin_of(origin) is not None for origin in settings.limits.allowed_origins),
+            "must be site origins such as https://www.pcpatrol.nl (scheme://host[:port])",
+        ),
+        (
+            ("limits", "trusted_proxies"),
+            all(_is_network(proxy) for proxy in settings.limits.trusted_proxies),
+            "must be IP addresses or networks such as 10.0.0.0/8",
+        ),
     ]
     return [
         doc.problem(key, f"{'.'.join(str(k) for k in key)} {message}")
         for key, valid, message in checks
         if not valid
     ]
+
+
+def origin_of(text: str) -> str | None:
+    """A site origin as browsers send it (lower case, no default port), or None when
+    `text` is not http(s)://host[:port] with at most a trailing slash."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if not ORIGIN_HOST.fullmatch(host):
+        return None
+    default = 80 if scheme == "http" else 443
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _build(

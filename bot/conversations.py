@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot import mail
 from bot.assistant import Assistant, Escalation, Turn
+from bot.cluster import Cluster, Live, LocalCluster
 from bot.config import Settings
 from bot.handoff import Handoff, OutboxItem, iso
 from bot.policy import ConversationState
@@ -85,6 +84,8 @@ class Conversations:
         hub: Open customer channels.
         agents: Open agent consoles.
         on_queued: Called when a delivery was queued (wakes the outbox worker).
+        cluster: Locks, live messages and presence shared with other server processes
+            (in memory for one process).
     """
 
     def __init__(
@@ -94,27 +95,53 @@ class Conversations:
         hub: Hub,
         agents: AgentListeners | None = None,
         on_queued: Callable[[], None] = lambda: None,
+        cluster: Cluster | None = None,
     ) -> None:
         self.assistant = assistant
         self.store = store
         self.hub = hub
         self.agents = agents or AgentListeners()
         self.on_queued = on_queued
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.cluster: Cluster = cluster or LocalCluster(self._deliver_live)
 
     @property
     def settings(self) -> Settings:
         """The project's settings."""
         return self.assistant.project.settings
 
-    @asynccontextmanager
-    async def locked(self, sender: str) -> AsyncIterator[None]:
+    async def start(self) -> None:
+        """Receive live messages (from this and every other server process)."""
+        await self.cluster.start(self._deliver_live)
+
+    async def close(self) -> None:
+        """Stop receiving live messages."""
+        await self.cluster.close()
+
+    def locked(self, sender: str) -> AbstractAsyncContextManager[None]:
         """Hold the conversation: one message, claim or reply at a time."""
-        lock = self._locks.get(sender)
-        if lock is None:
-            lock = self._locks[sender] = asyncio.Lock()
-        async with lock:
-            yield
+        return self.cluster.locked(sender)
+
+    async def publish(
+        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None = None
+    ) -> None:
+        """Push messages to every open channel of the conversation, in any process."""
+        await self.cluster.send(
+            {"to": "customer", "sender": sender, "messages": messages, "reply_to": reply_to}
+        )
+
+    async def publish_agents(self, frame: dict[str, Any]) -> None:
+        """Push one frame to every open agent console, in any process."""
+        await self.cluster.send({"to": "agents", "frame": frame})
+
+    async def agents_changed(self) -> None:
+        """An agent console opened or closed on this process."""
+        await self.cluster.set_local_agents(set(self.agents.names()))
+
+    async def _deliver_live(self, live: Live) -> None:
+        if live["to"] == "customer":
+            await self.hub.publish(live["sender"], live["messages"], live["reply_to"])
+        elif live["to"] == "agents":
+            await self.agents.publish_all(live["frame"])
 
     async def handle(
         self,
@@ -133,6 +160,8 @@ class Conversations:
             `message_id` was handled before (a resend).
         """
         reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
+        # What customers write is logged at DEBUG only (bot/logs.py); ids above that.
+        logger.debug("Message %s of %s on %s: %r", message_id, sender, channel, text)
         async with self.locked(sender):
             if message_id is not None and await self.store.has_message(sender, message_id):
                 return None
@@ -154,9 +183,18 @@ class Conversations:
             await self.store.save_turn(
                 sender, events, state.to_slots(), message_id, handoffs, outbox
             )
+        for handoff in handoffs:
+            logger.info(
+                "Handoff %s of %s: %s route, %s, %s",
+                handoff.id,
+                sender,
+                handoff.route,
+                handoff.reason,
+                handoff.status,
+            )
         if outbox:
             self.on_queued()
-        await self.hub.publish(sender, turn.messages, reply_to)
+        await self.publish(sender, turn.messages, reply_to)
         if any(h.route == "livechat" for h in handoffs):
             await self.queue_changed()
         return turn.messages
@@ -164,7 +202,7 @@ class Conversations:
     async def queue_changed(self) -> None:
         """Show agents the new queue, and tell waiting customers whose place changed
         (someone ahead was helped, or two arrived at once and were told the same place)."""
-        await self.agents.publish_all(await self.queue_frame())
+        await self.publish_agents(await self.queue_frame())
         waiting = await self.store.list_handoffs(["waiting"], "livechat")
         for place, handoff in enumerate(waiting, start=1):
             if handoff.position != place:
@@ -188,7 +226,7 @@ class Conversations:
                 handoff.sender, [event], state.to_slots(), handoffs=[handoff]
             )
         message = {"recipient_id": handoff.sender, "text": text, "custom": custom}
-        await self.hub.publish(handoff.sender, [message])
+        await self.publish(handoff.sender, [message])
 
     async def history(self, sender: str, limit: int) -> list[dict[str, Any]]:
         """The conversation as the widget shows it, oldest first."""
@@ -197,7 +235,7 @@ class Conversations:
     async def _agents_online(self) -> bool:
         """An agent with the console open who still exists (one removed from the command
         line keeps a socket until its session check closes it)."""
-        for name in self.agents.names():
+        for name in await self.cluster.online_agents():
             if await self.store.get_agent(name) is not None:
                 return True
         return False
@@ -211,7 +249,7 @@ class Conversations:
     async def _tell_agents(self, handoff_id: str | None, event: Event) -> None:
         if handoff_id is not None:
             frame = {"type": "entry", "handoff_id": handoff_id, "entry": entry_of(event)}
-            await self.agents.publish_all(frame)
+            await self.publish_agents(frame)
 
     async def _handoffs_of(
         self, sender: str, turn: Turn, state: ConversationState, events: list[Event], now: float
@@ -237,10 +275,11 @@ class Conversations:
             return [found], []
         submitted = form.submitted or {}
         found.customer_email = submitted.get("customer_email")
+        logger.debug("Handoff %s: the customer's address is %s", found.id, found.customer_email)
         found.question = submitted.get("customer_question") or found.question
         transcript = await self.store.history(sender, TRANSCRIPT_LIMIT)
         transcript += [e for e in events if e.kind in ("user", "bot")]
-        email = OutboxItem("email", mail.compose(self.settings, found, transcript))
+        email = OutboxItem("email", mail.compose(self.settings, found, transcript), sender)
         return [found], [email, *self._webhook(found)]
 
     def _new_handoff(self, sender: str, escalation: Escalation, now: float) -> Handoff:
@@ -266,7 +305,8 @@ class Conversations:
     def _webhook(self, handoff: Handoff) -> list[OutboxItem]:
         if not self.settings.handoff.webhook_url:
             return []
-        return [OutboxItem("webhook", {"event": "handoff", "handoff": handoff.to_json()})]
+        payload = {"event": "handoff", "handoff": handoff.to_json()}
+        return [OutboxItem("webhook", payload, handoff.sender)]
 
 
 def entry_of(event: Event) -> dict[str, Any]:

@@ -136,7 +136,7 @@ class IntentParser:
         if match.group(2):
             try:
                 values = json.loads(match.group(2))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, too deep, or too long a number
                 return None
             if not isinstance(values, dict):
                 return None

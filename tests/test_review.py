@@ -135,6 +135,7 @@ async def escalate_through_the_app(project: Path) -> dict[str, list[dict[str, An
 
         await conversations.store.save_agent(Agent("jan", "Jan", hash_password("geheim-1234")))
         conversations.agents.subscribe("jan", console)
+        await conversations.agents_changed()
         replies[AFREKENEN] = await say(client, "klant-1", AFREKENEN)
         replies[AFREKENEN_AGAIN] = await say(client, "klant-1", AFREKENEN_AGAIN)
         replies[PERSON] = await say(client, "klant-2", PERSON)

@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 from bot.agent_desk import DeskError
 from bot.agents import session_agent, start_session, verify_password
 from bot.store import Agent, Session
+from bot.web import limits
 from bot.web.errors import ApiError, read_json_object
 from bot.web.keys import CONVERSATIONS, DESK, SESSION_SOCKETS, SETTINGS, SOCKETS, THROTTLE
 from bot.web.pages import HERE
@@ -48,7 +49,7 @@ def agent_api(handler: AgentHandler) -> Callable[[web.Request], Awaitable[web.St
         session, agent = found
         if request.method == "POST":
             token = request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(token, session.csrf_token):
+            if not _same(token, session.csrf_token):
                 raise ApiError(403, "bad_csrf_token", f"missing or wrong {CSRF_HEADER} header")
         try:
             return await handler(request, agent, session)
@@ -56,6 +57,13 @@ def agent_api(handler: AgentHandler) -> Callable[[web.Request], Awaitable[web.St
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
     return wrapper
+
+
+def _same(given: str, expected: str) -> bool:
+    """Compare secrets in constant time; any text (compare_digest refuses non-ASCII str,
+    and header bytes that are not UTF-8 arrive as surrogate escapes)."""
+    raw = "utf-8", "surrogateescape"
+    return hmac.compare_digest(given.encode(*raw), expected.encode(*raw))
 
 
 def _login_page(error: str = "", status: int = 200) -> web.Response:
@@ -81,13 +89,18 @@ async def console(request: web.Request) -> web.Response:
 @routes.post("/agent/login")
 async def login(request: web.Request) -> web.Response:
     """Check name and password; start a session (cookie) and go to the console."""
-    form = await request.post()
+    try:
+        form = await request.post()
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # aiohttp's form parsers raise several kinds on bad input
+        raise ApiError(400, "invalid_form", "the request body is not a form") from exc
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(str(form.get("csrf", "")), expected):
+    if not expected or not _same(str(form.get("csrf", "")), expected):
         return _login_page(error="De pagina was verlopen. Probeer het opnieuw.", status=403)
     throttle = request.app[THROTTLE]
-    key = (username.lower(), request.remote or "")
+    key = (username.lower(), limits.client_address(request))
     wait = throttle.retry_after(key)
     if wait > 0:
         response = _login_page(
@@ -230,9 +243,7 @@ async def _string_field(request: web.Request, name: str) -> str:
 @agent_api
 async def live(request: web.Request, agent: Agent, session: Session) -> web.WebSocketResponse:
     """Queue changes and new messages, pushed; the agent counts as online meanwhile."""
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
-        raise ApiError(403, "bad_origin", "the console only connects from its own site")
+    # Another site's Origin was refused already (security.origin_middleware).
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
     conversations = request.app[CONVERSATIONS]
@@ -245,6 +256,7 @@ async def live(request: web.Request, agent: Agent, session: Session) -> web.WebS
     request.app[SOCKETS].add(socket)
     request.app[SESSION_SOCKETS].setdefault(session.token_hash, set()).add(socket)
     conversations.agents.subscribe(agent.username, push)
+    await conversations.agents_changed()
     watching = asyncio.create_task(_close_when_session_ends(request, socket))
     try:
         await socket.send_json(await conversations.queue_frame())
@@ -254,6 +266,7 @@ async def live(request: web.Request, agent: Agent, session: Session) -> web.WebS
     finally:
         watching.cancel()
         conversations.agents.unsubscribe(agent.username, push)
+        await conversations.agents_changed()
         request.app[SOCKETS].discard(socket)
         sockets = request.app[SESSION_SOCKETS].get(session.token_hash, set())
         sockets.discard(socket)

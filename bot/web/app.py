@@ -10,16 +10,22 @@ from aiohttp import web
 from bot.agent_desk import AgentDesk
 from bot.agents import LoginThrottle
 from bot.assistant import Assistant
+from bot.cluster import RedisCluster
 from bot.config import Settings
 from bot.conversations import AgentListeners, Conversations, Hub
+from bot.forget import hold_while_serving
 from bot.outbox import OutboxWorker
+from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from bot.reload import Reloader
+from bot.retention import RetentionJob
 from bot.store import open_store
-from bot.web import admin, agent, pages, rest, websocket
+from bot.web import admin, agent, pages, rest, security, websocket
 from bot.web.errors import error_middleware
 from bot.web.keys import (
     CONVERSATIONS,
     DESK,
+    LIMITER,
+    OPEN_WEBSOCKETS,
     RELOADER,
     SESSION_SOCKETS,
     SETTINGS,
@@ -32,21 +38,25 @@ def create_app(settings: Settings) -> web.Application:
     """The web app for a project, without side effects until it starts.
 
     On start-up it loads the assistant (training the model when it is missing or
-    stale), opens the store and starts the outbox worker; on shutdown it closes every
-    WebSocket, stops the worker and finishes pending writes.
+    stale), opens the store and starts the outbox worker and the retention job; on
+    shutdown it closes every WebSocket, stops both and finishes pending writes.
     """
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.server.max_body_bytes
+        middlewares=[error_middleware, security.origin_middleware],
+        client_max_size=settings.server.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[SOCKETS] = set()
     app[SESSION_SOCKETS] = {}
+    # Per process; with the Redis store, start-up puts a shared one in its place.
+    app[LIMITER] = MemoryRateLimiter()
+    app[OPEN_WEBSOCKETS] = {}
     app[THROTTLE] = LoginThrottle(
         settings.agents.max_login_attempts, settings.agents.login_pause_seconds
     )
     app.cleanup_ctx.append(_core)
     app.on_shutdown.append(websocket.close_sockets)
-    app.on_response_prepare.append(pages.add_headers)
+    app.on_response_prepare.append(security.add_headers)
     app.add_routes(rest.routes)
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
@@ -58,14 +68,26 @@ def create_app(settings: Settings) -> web.Application:
 async def _core(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assistant = await asyncio.to_thread(Assistant.load, settings.project_dir, settings)
+    # Held while serving, so `pcpatrol-bot forget` goes through /admin/forget (bot/forget.py).
+    serving = await hold_while_serving(settings)
     store = await open_store(settings)
-    conversations = Conversations(assistant, store, Hub(), AgentListeners())
+    shared = settings.store
+    cluster = None
+    if shared.type == "redis":
+        # Several processes on one Redis server share locks, live messages, presence
+        # and rate-limit counts.
+        cluster = RedisCluster.from_url(shared.redis_url, shared.redis_prefix)
+        app[LIMITER] = RedisRateLimiter(cluster.client, shared.redis_prefix)
+    conversations = Conversations(assistant, store, Hub(), AgentListeners(), cluster=cluster)
+    await conversations.start()
     worker = OutboxWorker(lambda: conversations.settings, store)
     conversations.on_queued = worker.wake
     app[CONVERSATIONS] = conversations
     app[DESK] = AgentDesk(conversations)
     reloader = app[RELOADER] = Reloader(conversations)
     delivering = asyncio.create_task(worker.run())
+    retention = RetentionJob(lambda: conversations.settings, store, conversations.locked)
+    erasing = asyncio.create_task(retention.run())
     watching = asyncio.create_task(reloader.watch()) if settings.admin.watch_files else None
     try:
         yield
@@ -73,5 +95,9 @@ async def _core(app: web.Application) -> AsyncIterator[None]:
         if watching is not None:
             watching.cancel()
             await asyncio.gather(watching, return_exceptions=True)
+        await retention.stop(erasing)
         await worker.stop(delivering)  # an attempt in progress is recorded first
+        await conversations.close()
         await store.close()
+        if serving is not None:
+            serving.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from bot.cluster import ConversationBusy
+from bot.logs import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -21,14 +24,35 @@ class ApiError(Exception):
         status: HTTP status.
         code: Short machine-readable reason, such as "invalid_json".
         message: What is wrong, for the person reading the response.
+        details: More fields of the JSON body (a WebSocket error frame carries them too),
+            such as the limit and retry_after of a 429.
+        headers: Headers of the HTTP response, such as Retry-After.
     """
 
     status: int
     code: str
     message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the response (and of a WebSocket error frame)."""
+        return {**error_body(self.code, self.message), **self.details}
+
+
+def conversation_busy() -> ApiError:
+    """The 503 of a conversation that another server process held too long (a message
+    waits for its conversation's lock; see bot/cluster.py)."""
+    return ApiError(
+        503,
+        "busy",
+        "this conversation is busy on the server; send the message again",
+        details={"retry_after": 1},
+        headers={"Retry-After": "1"},
+    )
 
 
 def error_body(code: str, message: str) -> dict[str, str]:
@@ -42,7 +66,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        return web.json_response(error_body(exc.code, exc.message), status=exc.status)
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+    except ConversationBusy:
+        busy = conversation_busy()
+        return web.json_response(busy.body(), status=busy.status, headers=busy.headers)
     except web.HTTPRequestEntityTooLarge as exc:
         return web.json_response(error_body("body_too_large", exc.text or exc.reason), status=413)
     except web.HTTPException as exc:
@@ -50,8 +77,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = exc.reason.lower().replace(" ", "_")
         return web.json_response(error_body(code, exc.reason), status=exc.status)
-    except Exception:
-        logger.exception("Unhandled error in %s %s", request.method, request.path)
+    except Exception as exc:
+        log_failure(logger, "Unhandled error in %s %s", exc, request.method, request.path)
         return web.json_response(
             error_body("internal_error", "the server failed; the error is logged"), status=500
         )

@@ -8,6 +8,7 @@ from bot.agent_desk import AgentDesk
 from bot.agents import LoginThrottle
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.ratelimit import RateLimiter
 from bot.reload import Reloader
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -18,3 +19,8 @@ RELOADER = web.AppKey("reloader", Reloader)
 # Open console sockets by session, so logging out closes them at once.
 SESSION_SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("sessions")
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+# Counts customer messages against config.yml's limits; MemoryRateLimiter unless replaced
+# at start-up by one that several server processes share.
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+# Open /ws sockets per address key (bot/web/limits.py), in this process.
+OPEN_WEBSOCKETS: web.AppKey[dict[str, int]] = web.AppKey("open_websockets")

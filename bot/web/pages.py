@@ -17,12 +17,6 @@ STATIC_DIR = HERE / "static"
 TEMPLATE = HERE / "templates" / "demo.html"
 ARTICLES_MARKER = "<!-- articles -->"
 EXCERPT_CHARS = 160
-# Our pages run only our own files: no inline scripts or styles, no framing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-TEXT_TYPES = frozenset({"application/javascript", "text/javascript", "text/css"})
 
 routes = web.RouteTableDef()
 
@@ -63,19 +57,6 @@ def _static_files() -> dict[str, Path]:
 async def favicon(request: web.Request) -> web.Response:
     """No icon of our own; an empty answer keeps browsers from logging a 404."""
     return web.Response(status=204)
-
-
-async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Security headers on every response; UTF-8 on static text files, whatever the host
-    page's charset; the agent console is never cached (a page after logout must not be)."""
-    if response.content_type in TEXT_TYPES and not response.charset:
-        response.charset = "utf-8"
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.content_type == "text/html":
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    if request.path.startswith("/agent"):
-        response.headers["Cache-Control"] = "no-store"
 
 
 @routes.get("/")

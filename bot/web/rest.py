@@ -6,9 +6,15 @@ from aiohttp import web
 
 from bot import __version__
 from bot.policy import ConversationState
+from bot.web import limits, security
 from bot.web.errors import ApiError, read_json_object
 from bot.web.keys import CONVERSATIONS, SETTINGS
-from bot.web.validation import optional_text, require_sender, require_text
+from bot.web.validation import (
+    optional_text,
+    require_encodable,
+    require_sender,
+    require_text,
+)
 
 routes = web.RouteTableDef()
 MAX_DISPLAY = 200
@@ -18,14 +24,18 @@ MAX_DISPLAY = 200
 async def rest_webhook(request: web.Request) -> web.Response:
     """Rasa's REST channel: {"sender", "message", "metadata"?} in, a list of messages out."""
     settings = request.app[SETTINGS]
+    # Every request counts for its address, refused ones too, before the body is read.
+    await limits.check_address(request.app, limits.client_address(request))
     body = await read_json_object(request)
     sender = require_sender(body.get("sender"))
+    await limits.check_sender(request.app, sender)
     text = require_text(body.get("message"), "message", settings.server.max_message_chars)
     metadata = body.get("metadata")
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
         raise ApiError(422, "invalid_field", "'metadata' must be an object")
+    require_encodable(metadata, "metadata")
     display = optional_text(metadata.get("display"), "metadata.display", MAX_DISPLAY)
     messages = await request.app[CONVERSATIONS].handle(
         sender, text, display=display, metadata=metadata, channel="rest"
@@ -43,6 +53,7 @@ async def rest_status(request: web.Request) -> web.Response:
 async def model_parse(request: web.Request) -> web.Response:
     """The object of `ask --json` for one message, judged as a new conversation."""
     settings = request.app[SETTINGS]
+    await limits.check_address(request.app, limits.client_address(request))
     body = await read_json_object(request)
     text = require_text(body.get("text"), "text", settings.server.max_message_chars)
     assistant = request.app[CONVERSATIONS].assistant
@@ -70,6 +81,16 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/conversations/{sender}/history")
 async def history(request: web.Request) -> web.Response:
     """A conversation as the widget shows it; knowing the sender id is the key."""
+    await limits.check_lookup(request.app, limits.client_address(request))
     sender = require_sender(request.match_info["sender"])
     limit = request.app[SETTINGS].server.history_limit
     return web.json_response(await request.app[CONVERSATIONS].history(sender, limit))
+
+
+@routes.route("OPTIONS", "/webhooks/rest/webhook")
+@routes.route("OPTIONS", "/webhooks/rest/")
+@routes.route("OPTIONS", "/model/parse")
+@routes.route("OPTIONS", "/conversations/{sender}/history")
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight of the chat endpoints (bot/web/security.py)."""
+    return await security.preflight(request)

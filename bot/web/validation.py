@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -47,6 +48,17 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def require_encodable(value: object, field: str) -> None:
+    """JSON whose every string is storable: a lone surrogate ("\\ud800" is valid JSON)
+    cannot be written as UTF-8.
+
+    Raises:
+        ApiError: naming the field.
+    """
+    if not _encodable(json.dumps(value, ensure_ascii=False)):
+        raise ApiError(422, "invalid_characters", f"'{field}' contains lone surrogates")
 
 
 def require_sender(value: object) -> str:

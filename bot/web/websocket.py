@@ -7,7 +7,9 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.web.errors import ApiError, error_body, parse_json_object
+from bot.cluster import ConversationBusy
+from bot.web import limits
+from bot.web.errors import ApiError, conversation_busy, parse_json_object
 from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
 from bot.web.rest import MAX_DISPLAY
 from bot.web.validation import (
@@ -24,19 +26,34 @@ HEARTBEAT_SECONDS = 30
 
 
 class _Session:
-    """One open socket: which conversation it follows."""
+    """One open socket: which conversation it follows, from which client address."""
 
-    def __init__(self, request: web.Request, socket: web.WebSocketResponse) -> None:
+    def __init__(self, request: web.Request, socket: web.WebSocketResponse, address: str) -> None:
         self.app = request.app
         self.socket = socket
+        self.address = address
         self.sender: str | None = None
 
-    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None) -> None:
-        if not self.socket.closed:
-            frame: dict[str, Any] = {"type": "messages", "messages": messages}
-            if reply_to is not None:
-                frame["reply_to"] = reply_to
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send a frame unless the client is gone (it may vanish during a turn)."""
+        if self.socket.closed:
+            return
+        try:
             await self.socket.send_json(frame)
+        except ConnectionResetError:
+            logger.debug("client of %s left before a frame was sent", self.sender)
+
+    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None) -> None:
+        frame: dict[str, Any] = {"type": "messages", "messages": messages}
+        if reply_to is not None:
+            frame["reply_to"] = reply_to
+        await self.send(frame)
+
+    async def refuse(self, exc: ApiError, frame: dict[str, Any]) -> None:
+        """An error frame; it names the refused message's id when that id is valid."""
+        refused = frame.get("id")
+        named = isinstance(refused, str) and MESSAGE_ID.match(refused)
+        await self.send({"type": "error", **exc.body(), **({"id": refused} if named else {})})
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -52,19 +69,23 @@ class _Session:
             raise ApiError(409, "already_greeted", "this socket already follows a conversation")
         wanted = frame.get("sender")
         valid = isinstance(wanted, str) and WIDGET_SENDER.match(wanted)
+        if valid:  # reading a conversation by its id: limited, so ids cannot be tried out
+            await limits.check_lookup(self.app, self.address)
         self.sender = wanted if valid and isinstance(wanted, str) else new_sender_id()
         conversations = self.app[CONVERSATIONS]
         conversations.hub.subscribe(self.sender, self.push)
         limit = self.app[SETTINGS].server.history_limit
         history = await conversations.history(self.sender, limit)
         greeting = conversations.assistant.project.responses.text("greet", "nl")
-        await self.socket.send_json(
+        await self.send(
             {"type": "welcome", "sender": self.sender, "history": history, "greeting": greeting}
         )
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         if self.sender is None:
             raise ApiError(409, "no_hello", "send a 'hello' frame first")
+        await limits.check_address(self.app, self.address)
+        await limits.check_sender(self.app, self.sender)
         message_id = frame.get("id")
         if not isinstance(message_id, str) or not MESSAGE_ID.match(message_id):
             raise ApiError(422, "invalid_id", "'id' must be 1 to 64 of A-Z a-z 0-9 _ -")
@@ -74,7 +95,7 @@ class _Session:
         await self.app[CONVERSATIONS].handle(
             self.sender, text, message_id=message_id, display=display, channel="websocket"
         )
-        await self.socket.send_json({"type": "ack", "id": message_id})
+        await self.send({"type": "ack", "id": message_id})
 
     def close(self) -> None:
         if self.sender is not None:
@@ -83,38 +104,37 @@ class _Session:
 
 @routes.get("/ws")
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    """Serve one widget: hello, then messages; replies are pushed whenever they exist."""
-    socket = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_SECONDS, max_msg_size=request.app[SETTINGS].server.max_body_bytes
-    )
-    await socket.prepare(request)
-    session = _Session(request, socket)
-    request.app[SOCKETS].add(socket)
-    try:
-        async for message in socket:
-            if message.type != WSMsgType.TEXT:
-                if message.type == WSMsgType.BINARY:
-                    await socket.send_json(
-                        {"type": "error", **error_body("text_only", "send JSON text frames")}
-                    )
-                continue
-            frame: dict[str, Any] = {}
-            try:
-                frame = parse_json_object(message.data, "frame")
-                await session.on_frame(frame)
-            except ApiError as exc:
-                refused = frame.get("id")
-                await socket.send_json(
-                    {
-                        "type": "error",
-                        **error_body(exc.code, exc.message),
-                        **({"id": refused} if isinstance(refused, str) else {}),
-                    }
-                )
-    finally:
-        session.close()
-        request.app[SOCKETS].discard(socket)
-    return socket
+    """Serve one widget: hello, then messages; replies are pushed whenever they exist.
+
+    Every refused frame gets an error frame and the socket stays usable; only a frame
+    over server.max_body_bytes closes it (1009), and text that is not UTF-8 (1007).
+    """
+    address = limits.client_address(request)
+    with limits.websocket_slot(request.app, address):  # 429 before the upgrade
+        socket = web.WebSocketResponse(
+            heartbeat=HEARTBEAT_SECONDS, max_msg_size=request.app[SETTINGS].server.max_body_bytes
+        )
+        await socket.prepare(request)
+        session = _Session(request, socket, address)
+        request.app[SOCKETS].add(socket)
+        try:
+            async for message in socket:
+                frame: dict[str, Any] = {}
+                try:
+                    if message.type == WSMsgType.BINARY:
+                        raise ApiError(422, "text_only", "send JSON text frames")
+                    if message.type != WSMsgType.TEXT:
+                        continue
+                    frame = parse_json_object(message.data, "frame")
+                    await session.on_frame(frame)
+                except ApiError as exc:
+                    await session.refuse(exc, frame)
+                except ConversationBusy:
+                    await session.refuse(conversation_busy(), frame)
+        finally:
+            session.close()
+            request.app[SOCKETS].discard(socket)
+        return socket
 
 
 async def close_sockets(app: web.Application) -> None:

@@ -41,6 +41,7 @@
     mail: "Mail uw vraag",
     readMore: "Lees het artikel",
     refused: "Dit bericht kon niet worden verwerkt.",
+    slowDown: "U stuurt veel berichten kort na elkaar. Uw bericht wordt zo verstuurd.",
     you: "U:",
     bot: "Assistent:",
     colleague: "(medewerker)",
@@ -300,10 +301,7 @@
       return;
     }
     socket = ws;
-    ws.addEventListener("open", () => {
-      const sender = store("localStorage", SENDER_KEY);
-      ws.send(JSON.stringify(sender ? { type: "hello", sender } : { type: "hello" }));
-    });
+    ws.addEventListener("open", () => sendHello(ws));
     ws.addEventListener("message", (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch { return; }
@@ -318,6 +316,24 @@
       setTyping(false); // nobody is typing while we are offline; shown again after the resend
       scheduleReconnect();
     });
+  }
+
+  function sendHello(ws) {
+    const sender = store("localStorage", SENDER_KEY);
+    ws.send(JSON.stringify(sender ? { type: "hello", sender } : { type: "hello" }));
+  }
+
+  // Over a rate limit nothing is lost: the same frame goes again after retry_after
+  // seconds (after a reconnect meanwhile, the welcome resends the outbox anyway).
+  function retryLater(frame, notice) {
+    const ws = socket;
+    const wait = Math.max(1, Number(frame.retry_after) || 1) * 1000;
+    if (ready && notice) renderNotice(notice);
+    setTimeout(() => {
+      if (!ws || socket !== ws || ws.readyState !== WebSocket.OPEN) return;
+      if (!ready) sendHello(ws);
+      else if (outbox.has(frame.id)) ws.send(JSON.stringify(outbox.get(frame.id).frame));
+    }, wait);
   }
 
   function scheduleReconnect() {
@@ -373,6 +389,14 @@
         break;
       }
       case "error": {
+        if (frame.error === "rate_limited") {
+          retryLater(frame, T.slowDown);
+          break;
+        }
+        if (frame.error === "busy") { // held up on the server a moment: just send it again
+          retryLater(frame, null);
+          break;
+        }
         // A refusal names its message; drop it, or it would be refused again after every
         // reconnect. Without an id it is for the oldest unacked one (frames are answered in order).
         const [id, item] = outbox.has(frame.id) ? [frame.id, outbox.get(frame.id)]

@@ -1,0 +1,153 @@
+"""Rate limits and conversation locks shared through a real redis-server: two apps on
+one Redis (each as one server process would run it) count a customer together, and a
+conversation another process holds too long is refused with 503, never answered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from helpers import REST_WEBHOOK, Client, serve, write_small_project
+
+from bot.assistant import Assistant
+from bot.config import LimitSettings, Settings, StoreSettings, load_settings
+from bot.ratelimit import RedisRateLimiter
+from bot.web.keys import LIMITER
+
+IDEAL = "kan ik met ideal betalen"
+
+
+@pytest.fixture(scope="module")
+def small_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = write_small_project(tmp_path_factory.mktemp("redis-limits") / "small")
+    Assistant.load(project)
+    return project
+
+
+@pytest.fixture
+def redis_settings(
+    small_trained: Path, redis_url: str, redis_prefix: str
+) -> Callable[..., Settings]:
+    """Settings of the small project on the Redis store, limits as given."""
+
+    def make(**limits: Any) -> Settings:
+        settings = load_settings(small_trained)
+        return dataclasses.replace(
+            settings,
+            store=StoreSettings(type="redis", redis_url=redis_url, redis_prefix=redis_prefix),
+            limits=LimitSettings(**limits),
+        )
+
+    return make
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def two_apps(stack: AsyncExitStack, settings: Settings) -> tuple[Client, Client]:
+    first = await stack.enter_async_context(serve(settings))
+    second = await stack.enter_async_context(serve(settings))
+    return first, second
+
+
+async def post(client: Client, sender: str, text: str = IDEAL) -> tuple[int, dict[str, Any]]:
+    response = await client.post(REST_WEBHOOK, json={"sender": sender, "message": text})
+    body = await response.json()
+    return response.status, {"body": body, "retry_after": response.headers.get("Retry-After")}
+
+
+async def test_the_redis_limiter_slides_and_is_shared(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    one = RedisRateLimiter(redis_client, redis_prefix)
+    other = RedisRateLimiter(redis_client, redis_prefix)  # another process's
+    assert [await one.hit("k", 3, 0.5) for _ in range(2)] == [None, None]
+    assert await other.hit("k", 3, 0.5) is None
+    wait = await other.hit("k", 3, 0.5)
+    assert wait is not None and 0 < wait <= 0.5
+    assert await one.hit("k", 3, 0.5) is not None  # a refusal is not counted ...
+    await asyncio.sleep(wait + 0.05)
+    assert await one.hit("k", 3, 0.5) is None  # ... so the wait it named was enough
+    assert await one.hit("another key", 1, 60) is None
+    # A lowered limit: the wait is until enough events have left the window.
+    assert await one.hit("k", 1, 0.5) is not None
+    with pytest.raises(ValueError):
+        await one.hit("k", 0, 60)
+    ttl = await redis_client.pttl(f"{redis_prefix}:rate:k")
+    assert 0 < ttl <= 500  # idle keys vanish by themselves
+
+
+async def test_two_instances_count_one_customer_together(
+    redis_settings: Callable[..., Settings],
+) -> None:
+    settings = redis_settings(messages_per_minute_per_sender=3)
+    async with AsyncExitStack() as stack:
+        first, second = await two_apps(stack, settings)
+        assert isinstance(first.app[LIMITER], RedisRateLimiter)
+        sender = f"klant-{secrets.token_hex(8)}"
+        statuses = [
+            (await post(first, sender))[0],
+            (await post(second, sender))[0],
+            (await post(first, sender))[0],
+        ]
+        assert statuses == [200, 200, 200]
+        status, refused = await post(second, sender)
+        assert status == 429
+        assert refused["body"]["limit"] == "messages_per_minute_per_sender"
+        assert int(refused["retry_after"]) >= 1
+        # Another customer is not held up.
+        assert (await post(second, f"klant-{secrets.token_hex(8)}"))[0] == 200
+
+
+async def test_a_conversation_held_elsewhere_too_long_gets_503_and_is_not_answered(
+    redis_settings: Callable[..., Settings],
+    redis_client: aioredis.Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.cluster.LOCK_WAIT_SECONDS", 0.3)
+    settings = redis_settings()
+    sender = f"widget-{secrets.token_hex(12)}"
+    async with serve(settings) as client:
+        # Another process holds the conversation, alive (its lock outlasts the test).
+        held = redis_client.lock(f"{redis_prefix}:lock:{sender}", timeout=30)
+        assert await held.acquire()
+        status, refused = await post(client, sender)
+        assert (status, refused["body"]["error"], refused["retry_after"]) == (503, "busy", "1")
+
+        socket = await client.ws_connect("/ws")
+        await socket.send_json({"type": "hello", "sender": sender})
+        assert (await socket.receive_json(timeout=10))["type"] == "welcome"
+        await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
+        frame = await socket.receive_json(timeout=10)
+        assert (frame["type"], frame["error"], frame["id"], frame["retry_after"]) == (
+            "error",
+            "busy",
+            "m1",
+            1,
+        )
+        history = await (await client.get(f"/conversations/{sender}/history")).json()
+        assert history == []  # refused messages were not handled
+
+        # Released: the widget's resend (same id) is answered, once.
+        await held.release()
+        await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
+        frame = await socket.receive_json(timeout=10)
+        assert frame["type"] == "messages"
+        assert await socket.receive_json(timeout=10) == {"type": "ack", "id": "m1"}
+        await socket.close()
+        history = await (await client.get(f"/conversations/{sender}/history")).json()
+        assert [entry["from"] for entry in history][:1] == ["user"]
+        assert sum(entry["from"] == "user" for entry in history) == 1
