@@ -2,17 +2,22 @@
 # Install what the tests need, check style and types, and run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages the tests use: Chromium for the browser tests (driven through Playwright,
+# never `playwright install`) and redis-server for the several-instances tests.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "The browser tests need Chromium: sudo apt-get install chromium" >&2
+    echo "The tests need: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 bash scripts/install.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# Tests use the Redis server at PCPATROL_TEST_REDIS_URL when it is set, else start their own.
 .venv/bin/python -m pytest "$@"
