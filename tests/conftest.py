@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from helpers import (
     HELPCENTER_SOURCE,
@@ -22,6 +23,12 @@ import actions.context
 from bot.assistant import Assistant
 from bot.config import Settings, load_settings
 from bot.project import Project, load_project
+
+# In CI the property tests try the same examples every run, so a red build is a
+# reproducible bug rather than an unlucky draw; locally they explore new ones.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
