@@ -63,7 +63,7 @@ from bench.common import (
     table,
     wait_for_port,
 )
-from bench.serving import HOST, bot_command, ensure_model, project_copy, serving
+from bench.serving import HOST, bot_command, ensure_model, project_copy, serving, stop
 
 SCENARIOS = {1: "one instance, SQLite", 2: "two instances, Redis"}
 SCENARIO_NAMES = {1: "one-sqlite", 2: "two-redis"}
@@ -572,13 +572,7 @@ def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         wait_for_port(port, 30)
         yield f"redis://{HOST}:{port}/0", process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        stop(process, signal.SIGTERM)
 
 
 def run_scenario(

@@ -77,6 +77,15 @@ def use_actions_project() -> Iterator[None]:
     actions.context._project = previous
 
 
+@pytest.fixture(scope="session")
+def small_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid project whose model is trained once for the session (never changed
+    by tests: copy it to change it)."""
+    project = write_small_project(tmp_path_factory.mktemp("small-trained") / "small")
+    Assistant.load(project)
+    return project
+
+
 @pytest.fixture
 def small_project(tmp_path: Path) -> Path:
     """A small valid project that trains in well under a second."""

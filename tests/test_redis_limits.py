@@ -15,21 +15,13 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from helpers import REST_WEBHOOK, Client, serve, write_small_project
+from helpers import REST_WEBHOOK, Client, serve
 
-from bot.assistant import Assistant
 from bot.config import LimitSettings, Settings, StoreSettings, load_settings
 from bot.ratelimit import RedisRateLimiter
 from bot.web.keys import LIMITER
 
 IDEAL = "kan ik met ideal betalen"
-
-
-@pytest.fixture(scope="module")
-def small_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = write_small_project(tmp_path_factory.mktemp("redis-limits") / "small")
-    Assistant.load(project)
-    return project
 
 
 @pytest.fixture

@@ -29,10 +29,9 @@ from aiohttp import (
     web,
 )
 from aiohttp.test_utils import TestClient, TestServer
-from helpers import REST_WEBHOOK, Client, serve, write_small_project
+from helpers import REST_WEBHOOK, Client, serve
 from playwright.async_api import async_playwright, expect
 
-from bot.assistant import Assistant
 from bot.config import LimitSettings, Settings, load_settings
 from bot.errors import ProjectError
 from bot.ratelimit import MemoryRateLimiter
@@ -56,14 +55,6 @@ SERVER_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
 # --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def small_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small project whose model is trained once for the module."""
-    project = write_small_project(tmp_path_factory.mktemp("abuse") / "small")
-    Assistant.load(project)
-    return project
 
 
 @pytest.fixture
