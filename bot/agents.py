@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -76,18 +77,29 @@ async def session_agent(
     return (session, agent) if agent is not None else None
 
 
+# (name, address) pairs with failed logins kept at most; beyond it the pair whose last
+# failure is oldest is forgotten, so guessing with endless names cannot fill the memory.
+MAX_THROTTLED = 10_000
+
+
 @dataclass
 class LoginThrottle:
     """Counts failed logins per (name, address); too many in a row pause that pair.
 
+    Per server process: with several instances, each counts its own.
+
     Attributes:
         max_attempts: Failures allowed before the pause.
         pause_seconds: How long the pause lasts.
+        max_pairs: Pairs kept at most.
     """
 
     max_attempts: int
     pause_seconds: float
-    _failures: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    max_pairs: int = MAX_THROTTLED
+    _failures: OrderedDict[tuple[str, str], tuple[int, float]] = field(
+        default_factory=OrderedDict
+    )
 
     def retry_after(self, key: tuple[str, str]) -> float:
         """Seconds until `key` may try again (0 when it may now)."""
@@ -101,8 +113,10 @@ class LoginThrottle:
         return wait
 
     def failed(self, key: tuple[str, str]) -> None:
-        count, _ = self._failures.get(key, (0, 0.0))
-        self._failures[key] = (count + 1, time.time())
+        count, _ = self._failures.pop(key, (0, 0.0))
+        self._failures[key] = (count + 1, time.time())  # newest last
+        while len(self._failures) > self.max_pairs:
+            self._failures.popitem(last=False)
 
     def succeeded(self, key: tuple[str, str]) -> None:
         self._failures.pop(key, None)

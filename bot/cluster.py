@@ -23,6 +23,8 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import LockError, RedisError
 
+from bot.store.redis import connect
+
 logger = logging.getLogger(__name__)
 
 # A live message: {"to": "customer", "sender", "messages", "reply_to"} or
@@ -163,7 +165,7 @@ class RedisCluster:
     @classmethod
     def from_url(cls, url: str, prefix: str, **timing: float) -> RedisCluster:
         """A cluster on the Redis server at `url`."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix, **timing)
+        return cls(connect(url), prefix, **timing)
 
     @asynccontextmanager
     async def locked(self, sender: str) -> AsyncIterator[None]:

@@ -38,7 +38,7 @@ from handoff_helpers import (
 from helpers import Client, history, run_cli, say, serve
 
 from bot import cli
-from bot.agents import verify_password
+from bot.agents import LoginThrottle, verify_password
 from bot.config import Settings
 from bot.handoff import Handoff
 from bot.store import ConversationStore
@@ -350,6 +350,19 @@ async def test_too_many_wrong_logins_pause_that_name(app: Client) -> None:
     assert (await app.get("/agent/api/me")).status == 401
     # Another name from the same address is not paused.
     assert (await login_form(app, "bram", PASSWORD, "right")).status == 303
+
+
+def test_the_login_throttle_keeps_a_bounded_number_of_pairs() -> None:
+    throttle = LoginThrottle(max_attempts=2, pause_seconds=60, max_pairs=2)
+    for name in ("a", "b", "c"):
+        throttle.failed((name, "192.0.2.1"))
+        throttle.failed((name, "192.0.2.1"))
+    # Guessing with ever new names forgets the oldest pair, not memory without end.
+    assert throttle.retry_after(("a", "192.0.2.1")) == 0
+    assert throttle.retry_after(("b", "192.0.2.1")) > 0
+    assert throttle.retry_after(("c", "192.0.2.1")) > 0
+    throttle.succeeded(("c", "192.0.2.1"))
+    assert throttle.retry_after(("c", "192.0.2.1")) == 0
 
 
 async def test_the_right_login_sets_a_strict_http_only_cookie(app: Client) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from helpers import REST_WEBHOOK, Client, serve
+from redis_server import RedisServer
 
 from bot.config import LimitSettings, Settings, StoreSettings, load_settings
 from bot.ratelimit import RedisRateLimiter
@@ -143,3 +144,35 @@ async def test_a_conversation_held_elsewhere_too_long_gets_503_and_is_not_answer
         history = await (await client.get(f"/conversations/{sender}/history")).json()
         assert [entry["from"] for entry in history][:1] == ["user"]
         assert sum(entry["from"] == "user" for entry in history) == 1
+
+
+async def test_while_redis_is_down_messages_get_errors_and_nothing_is_half_done(
+    small_trained: Path, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path / "redis") as server:
+        settings = dataclasses.replace(
+            load_settings(small_trained),
+            store=StoreSettings(type="redis", redis_url=server.url, redis_prefix="down"),
+        )
+        sender = f"widget-{secrets.token_hex(12)}"
+        async with serve(settings) as client:
+            socket = await client.ws_connect("/ws")
+            await socket.send_json({"type": "hello", "sender": sender})
+            assert (await socket.receive_json(timeout=10))["type"] == "welcome"
+
+            server.kill()
+            status, failed = await post(client, sender)
+            assert (status, failed["body"]["error"]) == (500, "internal_error")
+            await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
+            frame = await socket.receive_json(timeout=10)
+            assert (frame["type"], frame["error"], frame["id"]) == ("error", "internal_error", "m1")
+
+            server.start()  # same data, same port: the clients reconnect by themselves
+            await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
+            frame = await socket.receive_json(timeout=10)
+            assert frame["type"] == "messages", frame
+            assert await socket.receive_json(timeout=10) == {"type": "ack", "id": "m1"}
+            await socket.close()
+            history = await (await client.get(f"/conversations/{sender}/history")).json()
+            assert [entry["from"] for entry in history][:1] == ["user"]
+            assert sum(entry["from"] == "user" for entry in history) == 1

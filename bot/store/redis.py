@@ -11,6 +11,10 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT, ZSetRangeResponse
 
@@ -25,6 +29,10 @@ HISTORY_PAGE = 64
 # A session's key outlives its expiry by this much: get_session still returns an expired
 # session (as SqliteStore does), so the caller sees it expired and ends it.
 SESSION_GRACE_SECONDS = 86_400.0
+# A command that meets a connection Redis closed is tried again this often on a new one,
+# waiting at most this long in between.
+RECONNECT_TRIES = 3
+RECONNECT_MAX_SECONDS = 0.5
 # How long the mark of an applied transaction is kept (see RedisStore._transaction).
 APPLIED_MARK_SECONDS = 600
 # The keys of one conversation: its events (list), state (JSON), client message ids,
@@ -114,6 +122,22 @@ class Keys:
         return f"{self.prefix}:agent_sessions:{username}"
 
 
+def connect(url: str) -> aioredis.Redis:
+    """A client of the Redis server at `url` that outlives a restart of that server.
+
+    A pooled connection that Redis closed fails its next command; it is tried again on
+    a new connection (up to RECONNECT_TRIES times), so a restart costs no request. A
+    transaction is not resent blindly: its WATCH turns the retry into a WatchError,
+    which RedisStore._transaction resolves with its mark.
+    """
+    return aioredis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(ExponentialBackoff(cap=RECONNECT_MAX_SECONDS, base=0.01), RECONNECT_TRIES),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 # Queues a transaction's commands; it may first read watched keys (see _transaction).
 Build = Callable[[Pipeline], Awaitable[None]]
 
@@ -146,7 +170,7 @@ class RedisStore:
     @classmethod
     async def open(cls, url: str, prefix: str) -> RedisStore:
         """Connect to `url`; fails at once when Redis does not answer."""
-        client = aioredis.from_url(url, decode_responses=True)
+        client = connect(url)
         try:
             await client.ping()
         except BaseException:

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.cluster import ConversationBusy
+from bot.logs import log_failure
 from bot.web import limits
 from bot.web.errors import ApiError, conversation_busy, parse_json_object
 from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
@@ -131,6 +132,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     await session.refuse(exc, frame)
                 except ConversationBusy:
                     await session.refuse(conversation_busy(), frame)
+                except Exception as exc:  # a bug: answer it as HTTP's 500, keep the socket
+                    log_failure(logger, "Unhandled error on /ws of %s", exc, session.sender)
+                    failed = ApiError(500, "internal_error", "the server failed; it is logged")
+                    await session.refuse(failed, frame)
         finally:
             session.close()
             request.app[SOCKETS].discard(socket)
