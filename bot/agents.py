@@ -97,9 +97,7 @@ class LoginThrottle:
     max_attempts: int
     pause_seconds: float
     max_pairs: int = MAX_THROTTLED
-    _failures: OrderedDict[tuple[str, str], tuple[int, float]] = field(
-        default_factory=OrderedDict
-    )
+    _failures: OrderedDict[tuple[str, str], tuple[int, float]] = field(default_factory=OrderedDict)
 
     def retry_after(self, key: tuple[str, str]) -> float:
         """Seconds until `key` may try again (0 when it may now)."""
