@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.web import create_app
+from bot.web.keys import CONVERSATIONS
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path("/work/shared")
@@ -248,6 +249,13 @@ async def history(client: Client, sender: str) -> list[dict[str, Any]]:
     assert response.status == 200, await response.text()
     entries: list[dict[str, Any]] = await response.json()
     return entries
+
+
+async def stored_history(client: Client, sender: str) -> list[dict[str, Any]]:
+    """What the history endpoint would show of a conversation whose REST sender id is
+    too easy to guess for the endpoint to show it (the app's own Conversations.history)."""
+    conversations = client.app[CONVERSATIONS]
+    return await conversations.history(sender, conversations.settings.server.history_limit)
 
 
 # The keys of the `ask --json` / `/model/parse` object (DESIGN.md section 4).

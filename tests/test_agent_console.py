@@ -35,7 +35,7 @@ from handoff_helpers import (
     receive_until,
     wait_until,
 )
-from helpers import Client, history, run_cli, say, serve
+from helpers import Client, history, run_cli, say, serve, stored_history
 
 from bot import cli
 from bot.agents import LoginThrottle, verify_password
@@ -772,7 +772,7 @@ async def test_customers_asking_at_once_end_up_with_different_places_in_the_queu
     assert sorted(h.position for h in handoffs) == [1, 2, 3, 4, 5]
     for handoff in handoffs:
         if handoff.position != told[handoff.sender]:
-            entries = await history(app, handoff.sender)
+            entries = await stored_history(app, handoff.sender)
             assert entries[-1]["custom"]["handoff"]["position"] == handoff.position
     await socket.close()
 
@@ -836,7 +836,9 @@ async def test_a_waiting_handoff_and_the_paused_conversation_survive_a_restart(
             await socket.close()
         answer = await say(second, "klant-herstart", IDEAL)
         assert answer[0]["custom"]["article"]["id"] == IDEAL_ARTICLE
-        assert [e["from"] for e in await history(second, "klant-herstart")].count("agent") == 1
+        assert [e["from"] for e in await stored_history(second, "klant-herstart")].count(
+            "agent"
+        ) == 1
 
 
 async def test_sessions_survive_a_restart(

@@ -29,7 +29,7 @@ from handoff_helpers import (
     smtp_server,
     wait_until,
 )
-from helpers import Client, free_port, history, say, serve
+from helpers import Client, free_port, say, serve, stored_history
 
 from bot import mail
 from bot.config import EmailSettings, EscalationSettings, HandoffSettings, Settings
@@ -385,7 +385,7 @@ async def test_without_smtp_the_customer_gets_a_mailto_link(client: Client) -> N
     # No form is waiting: the next message is an ordinary question again.
     answer = await say(client, sender, IDEAL)
     assert answer[0]["custom"]["article"]["id"] == IDEAL_ARTICLE
-    assert [e["from"] for e in await history(client, sender)].count("user") == 3
+    assert [e["from"] for e in await stored_history(client, sender)].count("user") == 3
 
 
 async def test_without_smtp_a_first_misunderstanding_hands_over_at_once(

@@ -41,7 +41,7 @@ from handoff_helpers import (
     smtp_server,
     wait_until,
 )
-from helpers import CLI, Client, copy_project, free_port, history, run_cli, say
+from helpers import CLI, Client, copy_project, free_port, run_cli, say, stored_history
 
 from bot import logs
 from bot.config import PrivacySettings, Settings
@@ -385,7 +385,7 @@ async def test_the_running_app_erases_old_conversations(
         running = client.app[CONVERSATIONS].store
         assert isinstance(running, SqliteStore)
         await wait_until(lambda: _gone(running, "oud"), "the job's pass")
-        assert (await history(client, "nieuw"))[0]["text"] == IDEAL
+        assert (await stored_history(client, "nieuw"))[0]["text"] == IDEAL
     assert rows_of(database, "oud") == dict.fromkeys(rows_of(database, "oud"), 0)
     assert count_rows(database, "events", "nieuw") > 0
 
@@ -485,10 +485,10 @@ async def test_forget_while_serving_erases_under_the_lock_and_leaves_others(
         # state the server had in memory went with the rest).
         replies = await say(client, "w", IDEAL)
         assert replies[0]["custom"]["article"]["id"] == "betalen-met-ideal", replies
-        entries = await history(client, "w")
+        entries = await stored_history(client, "w")
         assert entries[0]["text"] == IDEAL and {e["from"] for e in entries[1:]} == {"bot"}
         replies = await say(client, "x", IDEAL)
-        assert (await history(client, "x"))[0]["text"] == IDEAL
+        assert (await stored_history(client, "x"))[0]["text"] == IDEAL
 
         # y is untouched: its messages, closed handoff and queued mail.
         assert rows_of(database, "y") == y_before

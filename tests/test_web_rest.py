@@ -21,6 +21,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from helpers import (
@@ -47,10 +48,13 @@ YES_NO = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nee", "payload": "/d
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 # Messages the model does not understand at all (low confidence, no intent).
 NONSENSE = ["???", "?!?", "...", "!!!", "---"]
-# Short messages close to two articles, so the bot asks "Bedoelt u ...?".
 # config.yml's server limits, which the bad-input cases below are built around.
 MAX_MESSAGE_CHARS = 5000
 MAX_BODY_BYTES = 65536
+
+# REST senders of these tests: random enough that their history can be read.
+CUSTOMER = "klant-1-0123456789"
+DOUBTER = "twijfel-0123456789"
 
 
 def response_text(client: Client, key: str) -> str:
@@ -84,9 +88,9 @@ async def clarify_text(client: Client) -> str:
 
 
 async def test_article_answer_with_feedback_buttons(client: Client) -> None:
-    replies = await say(client, "klant-1", IDEAL)
+    replies = await say(client, CUSTOMER, IDEAL)
 
-    assert [m["recipient_id"] for m in replies] == ["klant-1", "klant-1"]
+    assert [m["recipient_id"] for m in replies] == [CUSTOMER, CUSTOMER]
     article, question = replies
     assert article["custom"]["article"]["id"] == ARTICLE_ID
     assert article["custom"]["article"]["title"] in article["text"]
@@ -96,18 +100,18 @@ async def test_article_answer_with_feedback_buttons(client: Client) -> None:
 
 
 async def test_deny_after_the_article_escalates(client: Client) -> None:
-    await say(client, "klant-1", IDEAL)
-    replies = await say(client, "klant-1", "/deny", display="Nee")
+    await say(client, CUSTOMER, IDEAL)
+    replies = await say(client, CUSTOMER, "/deny", display="Nee")
 
     assert escalation_reason(replies) == "not_helped"
-    assert [m["recipient_id"] for m in replies] == ["klant-1"]
+    assert [m["recipient_id"] for m in replies] == [CUSTOMER]
     # The conversation went on: the article is no longer awaiting feedback.
-    state = await client.app[CONVERSATIONS].store.load_state("klant-1")
+    state = await client.app[CONVERSATIONS].store.load_state(CUSTOMER)
     assert state is not None and state["feedback_article"] is None
 
 
 async def test_history_shows_the_conversation_as_the_widget_does(client: Client) -> None:
-    sender = "Jan de Vries (klant 42)"  # REST senders may be any printable text
+    sender = "Yq3-w8Zk_Lr5Tn2Vx7Pb"  # random, as the widget's
     answer = await say(client, sender, IDEAL)
     escalation = await say(client, sender, "/deny", display="Nee")
 
@@ -134,9 +138,9 @@ async def test_history_shows_the_conversation_as_the_widget_does(client: Client)
 
 
 async def test_history_shows_the_payload_without_display(client: Client) -> None:
-    await say(client, "klant-1", IDEAL)
-    await say(client, "klant-1", "/deny")
-    assert [e["text"] for e in await history(client, "klant-1") if e["from"] == "user"] == [
+    await say(client, CUSTOMER, IDEAL)
+    await say(client, CUSTOMER, "/deny")
+    assert [e["text"] for e in await history(client, CUSTOMER) if e["from"] == "user"] == [
         IDEAL,
         "/deny",
     ]
@@ -151,9 +155,9 @@ async def test_history_keeps_the_last_entries(
 ) -> None:
     settings = with_store(web_settings, Path(web_settings.store.path), history_limit=3)
     async with serve(settings) as client:
-        await say(client, "klant-1", IDEAL)
-        await say(client, "klant-1", "/deny", display="Nee")
-        entries = await history(client, "klant-1")
+        await say(client, CUSTOMER, IDEAL)
+        await say(client, CUSTOMER, "/deny", display="Nee")
+        entries = await history(client, CUSTOMER)
     assert [e["from"] for e in entries] == ["bot", "user", "bot"]
     assert entries[0]["buttons"] == YES_NO
     assert entries[1]["text"] == "Nee"
@@ -243,7 +247,6 @@ async def test_model_parse_stores_nothing(client: Client, web_settings: Settings
     database = Path(web_settings.store.path)
     assert count_rows(database, "events") == 0
     assert count_rows(database, "conversations") == 0
-    assert await history(client, "parse") == []
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -253,7 +256,7 @@ def body(**fields: Any) -> bytes:
     return json.dumps(fields).encode()
 
 
-def message(text: Any = "hoi", sender: Any = "klant-1", **extra: Any) -> bytes:
+def message(text: Any = "hoi", sender: Any = CUSTOMER, **extra: Any) -> bytes:
     return body(sender=sender, message=text, **extra)
 
 
@@ -367,7 +370,7 @@ async def test_bad_request_gets_a_json_error(
 ) -> None:
     response = await client.post(path, data=data, headers={"Content-Type": "application/json"})
     await check_error(response, status, code)
-    assert await history(client, "klant-1") == []
+    assert await history(client, CUSTOMER) == []
 
 
 @pytest.mark.parametrize(
@@ -397,10 +400,10 @@ async def test_server_still_serves_after_every_bad_request(client: Client) -> No
     for _, method, path, status, _ in BAD_ROUTES:
         assert (await client.request(method, path)).status == status
 
-    replies = await say(client, "klant-1", IDEAL)
+    replies = await say(client, CUSTOMER, IDEAL)
     assert replies[0]["custom"]["article"]["id"] == ARTICLE_ID
-    assert escalation_reason(await say(client, "klant-1", "/deny")) == "not_helped"
-    assert [e["from"] for e in await history(client, "klant-1")] == [
+    assert escalation_reason(await say(client, CUSTOMER, "/deny")) == "not_helped"
+    assert [e["from"] for e in await history(client, CUSTOMER)] == [
         "user",
         "bot",
         "bot",
@@ -451,16 +454,16 @@ async def test_conversation_continues_after_a_restart(
     web_settings: Settings, use_actions_project: None
 ) -> None:
     async with serve(web_settings) as first:
-        answer = await say(first, "klant-1", IDEAL)
+        answer = await say(first, CUSTOMER, IDEAL)
         assert answer[1]["buttons"] == YES_NO
-        before = await history(first, "klant-1")
+        before = await history(first, CUSTOMER)
 
     async with serve(web_settings) as second:
-        state = await second.app[CONVERSATIONS].store.load_state("klant-1")
+        state = await second.app[CONVERSATIONS].store.load_state(CUSTOMER)
         assert state is not None and state["feedback_article"] == ARTICLE_ID
-        escalation = await say(second, "klant-1", "/deny", display="Nee")
+        escalation = await say(second, CUSTOMER, "/deny", display="Nee")
         assert escalation_reason(escalation) == "not_helped"
-        after = await history(second, "klant-1")
+        after = await history(second, CUSTOMER)
 
     assert after[: len(before)] == before
     assert [(e["from"], e["text"]) for e in after] == [
@@ -480,14 +483,14 @@ async def test_low_confidence_count_and_clarify_options_survive_a_restart(
         assert escalation_reason(first_miss) == "low_confidence"
         assert first_miss[0]["text"].startswith(response_text(first, "escalate_low_confidence"))
         question = await clarify_text(first)
-        clarify = await say(first, "twijfel", question)
+        clarify = await say(first, DOUBTER, question)
         offered = [b["payload"] for b in clarify[-1]["buttons"]]
 
     async with serve(web_settings) as second:
         store = second.app[CONVERSATIONS].store
         confused = await store.load_state("verward")
         assert confused is not None and confused["low_confidence_count"] == 1
-        doubting = await store.load_state("twijfel")
+        doubting = await store.load_state(DOUBTER)
         assert doubting is not None and len(doubting["clarify_options"]) == 2
         assert offered[:2] == [f"/{intent}" for intent in doubting["clarify_options"]]
 
@@ -498,8 +501,8 @@ async def test_low_confidence_count_and_clarify_options_survive_a_restart(
         confused = await store.load_state("verward")
         assert confused is not None and confused["low_confidence_count"] == 2
         # "Nee" to "Bedoelt u ...?" is only "not helped" while the options are remembered.
-        assert escalation_reason(await say(second, "twijfel", "/deny")) == "not_helped"
-        assert [e["from"] for e in await history(second, "twijfel")] == [
+        assert escalation_reason(await say(second, DOUBTER, "/deny")) == "not_helped"
+        assert [e["from"] for e in await history(second, DOUBTER)] == [
             "user",
             "bot",
             "user",
@@ -510,10 +513,22 @@ async def test_low_confidence_count_and_clarify_options_survive_a_restart(
 # --- concurrency -----------------------------------------------------------------------
 
 
+async def test_a_conversation_whose_id_could_be_guessed_is_not_readable(client: Client) -> None:
+    # REST senders may be any printable text, chosen by the caller: a name, a number.
+    for sender in ("Jan de Vries (klant 42)", "42", "klant-1", "a" * 15):
+        await say(client, sender, IDEAL)
+        response = await client.get(f"/conversations/{quote(sender, safe='')}/history")
+        assert response.status == 403
+        assert (await response.json())["error"] == "guessable_sender"
+    stored = await client.app[CONVERSATIONS].history("Jan de Vries (klant 42)", 10)
+    assert [entry["text"] for entry in stored][:1] == [IDEAL]  # kept, just not shown
+    assert await history(client, "a" * 16) == []  # 16 characters: a random id's length
+
+
 async def test_50_concurrent_messages_are_handled_one_at_a_time_per_conversation(
     client: Client,
 ) -> None:
-    senders = [f"klant-{n}" for n in range(10)]
+    senders = [f"klant-{n}-0123456789" for n in range(10)]
     jobs = [(sender, text) for text in NONSENSE for sender in senders]
 
     replies = await asyncio.gather(*(say(client, sender, text) for sender, text in jobs))
@@ -547,7 +562,7 @@ async def test_concurrent_conversations_keep_their_own_order(client: Client) -> 
     async def converse(sender: str) -> list[list[dict[str, Any]]]:
         return [await say(client, sender, text) for text in script]
 
-    senders = [f"klant-{n}" for n in range(10)]
+    senders = [f"klant-{n}-0123456789" for n in range(10)]
     results = await asyncio.gather(*(converse(sender) for sender in senders))
 
     for sender, replies in zip(senders, results, strict=True):

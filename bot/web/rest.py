@@ -10,6 +10,7 @@ from bot.web import limits, security
 from bot.web.errors import ApiError, read_json_object
 from bot.web.keys import CONVERSATIONS, SETTINGS
 from bot.web.validation import (
+    WIDGET_SENDER,
     optional_text,
     require_encodable,
     require_sender,
@@ -80,9 +81,17 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/conversations/{sender}/history")
 async def history(request: web.Request) -> web.Response:
-    """A conversation as the widget shows it; knowing the sender id is the key."""
+    """A conversation as the widget shows it; knowing the sender id is the key, so only
+    ids nobody could guess open it (the widget's are random; a REST caller chooses its
+    own, which may be a name or a number)."""
     await limits.check_lookup(request.app, limits.client_address(request))
     sender = require_sender(request.match_info["sender"])
+    if not WIDGET_SENDER.match(sender):
+        raise ApiError(
+            403,
+            "guessable_sender",
+            "only conversations with a random id (16 to 128 of A-Z a-z 0-9 _ -) can be read",
+        )
     limit = request.app[SETTINGS].server.history_limit
     return web.json_response(await request.app[CONVERSATIONS].history(sender, limit))
 
