@@ -211,6 +211,19 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+# Debian's Chromium, driven through Playwright (never `playwright install`), with the
+# flags that keep it off the network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 # The web app, served by aiohttp's test server (tests/test_web_*.py).
 Client = TestClient[web.Request, web.Application]
 REST_WEBHOOK = "/webhooks/rest/webhook"

@@ -9,22 +9,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import free_port
+from helpers import CHROMIUM, CHROMIUM_ARGS, free_port
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.config import StoreSettings, load_settings
 from bot.web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "widget-answer.png"
 IDEAL_TITLE = "Kan ik mijn facturen ook met iDEAL betalen?"
 

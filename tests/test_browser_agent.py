@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM
 from playwright.async_api import Browser, Page, expect
-from test_browser import CHROMIUM, Server, ask, browser, open_chat  # noqa: F401 (fixture)
+from test_browser import Server, ask, browser, open_chat  # noqa: F401 (fixture)
 
 from bot.agents import hash_password
 from bot.config import AgentSettings, LivechatSettings

@@ -29,7 +29,7 @@ from aiohttp import (
     web,
 )
 from aiohttp.test_utils import TestClient, TestServer
-from helpers import REST_WEBHOOK, Client, serve
+from helpers import CHROMIUM, CHROMIUM_ARGS, REST_WEBHOOK, Client, serve
 from playwright.async_api import async_playwright, expect
 
 from bot.config import LimitSettings, Settings, load_settings
@@ -959,7 +959,6 @@ async def test_the_server_keeps_serving_after_all_of_it(
 
 # --- the widget, in a browser, on other sites -------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
 SPEED = 30  # the fast limiter's minute lasts 2 s
 
 
@@ -999,11 +998,11 @@ async def test_the_widget_works_on_an_allowed_site_only_and_waits_out_a_rate_lim
     allowed, foreign = await host_site(widget_url), await host_site(widget_url)
     origin = str(allowed.make_url("")).rstrip("/")
     app = create_app(settings_with(messages_per_minute_per_sender=1, allowed_origins=[origin]))
-    app[LIMITER] = FastLimiter()  # replaced before start-up, as a shared limiter would be
+    app[LIMITER] = FastLimiter()  # before start-up, which keeps it on the SQLite store
     async with TestClient(TestServer(app)) as client, async_playwright() as playwright:
         widget_url.append(str(client.make_url("/static/widget.js")))
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         try:
             page = await browser.new_page()

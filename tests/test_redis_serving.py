@@ -1,6 +1,7 @@
-"""Rate limits and conversation locks shared through a real redis-server: two apps on
-one Redis (each as one server process would run it) count a customer together, and a
-conversation another process holds too long is refused with 503, never answered twice.
+"""Serving on a real redis-server: two apps on one Redis (each as one server process
+would run it) count a customer's messages together; a conversation another process
+holds too long is refused with 503 busy, which the widget sends again; and while Redis
+is down messages get errors, not half-done turns.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from helpers import REST_WEBHOOK, Client, serve
+from helpers import CHROMIUM, CHROMIUM_ARGS, REST_WEBHOOK, Client, serve
+from playwright.async_api import async_playwright, expect
 from redis_server import RedisServer
 
 from bot.config import LimitSettings, Settings, StoreSettings, load_settings
@@ -176,3 +178,44 @@ async def test_while_redis_is_down_messages_get_errors_and_nothing_is_half_done(
             history = await (await client.get(f"/conversations/{sender}/history")).json()
             assert [entry["from"] for entry in history][:1] == ["user"]
             assert sum(entry["from"] == "user" for entry in history) == 1
+
+
+async def test_the_widget_sends_a_held_up_message_again_until_it_is_answered(
+    redis_settings: Callable[..., Settings],
+    redis_client: aioredis.Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.cluster.LOCK_WAIT_SECONDS", 0.3)
+    async with serve(redis_settings()) as client, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(str(client.make_url("/")))
+            await page.get_by_role("button", name="Open de chat").click()
+            box, log = page.get_by_label("Uw bericht"), page.get_by_role("log")
+            await box.fill(IDEAL)
+            await box.press("Enter")
+            await expect(log).to_contain_text("Heeft dit antwoord u geholpen?")
+            sender = await page.evaluate("localStorage.getItem('pcpatrol-chat-sender')")
+
+            # Another instance holds the conversation for 2.5 s: the widget's message
+            # is refused as busy (503) and sent again each second, without a notice.
+            held = redis_client.lock(f"{redis_prefix}:lock:{sender}", timeout=30)
+            assert await held.acquire()
+            await box.fill("facturen bekijken")
+            await box.press("Enter")
+            await asyncio.sleep(2.5)
+            await expect(log).not_to_contain_text("Waar kan ik mijn facturen inzien?")
+            await expect(page.locator(".pcp-failed")).to_have_count(0)
+            await held.release()
+            await expect(log).to_contain_text("Waar kan ik mijn facturen inzien?")
+            await expect(page.locator(".pcp-failed")).to_have_count(0)
+            await expect(log).not_to_contain_text("U stuurt veel berichten")
+        finally:
+            await browser.close()
+        history = await (await client.get(f"/conversations/{sender}/history")).json()
+        asked = [entry["text"] for entry in history if entry["from"] == "user"]
+        assert asked == [IDEAL, "facturen bekijken"]
