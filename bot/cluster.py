@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import LockError, RedisError
 
+from bot.logs import log_failure
 from bot.store.redis import connect
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ class RedisCluster:
         self._agents: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._deliver: Deliver | None = None
+        # The last delivery task of each conversation ("customer:<sender>") and of the
+        # agents ("agents"), so the next waits for it.
+        self._chains: dict[str, asyncio.Task[None]] = {}
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **timing: float) -> RedisCluster:
@@ -214,9 +218,10 @@ class RedisCluster:
         await subscribed.wait()
 
     async def close(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._chains.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(RedisError, OSError):
             if self._agents:
                 await self.client.zrem(
@@ -257,18 +262,38 @@ class RedisCluster:
                             subscribed.set()
                             delay = 0.1
                         elif message["type"] == "message":
-                            await self._deliver_remote(deliver, message["data"])
+                            self._dispatch(deliver, message["data"])
             except (RedisError, OSError) as exc:
                 logger.warning("Live messages from Redis lost (%s); reconnecting", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _deliver_remote(self, deliver: Deliver, data: str) -> None:
-        """Deliver a message another process sent (this one's went out at once)."""
+    def _dispatch(self, deliver: Deliver, data: str) -> None:
+        """Deliver a message another process sent (this one's went out at once), after the
+        earlier ones of its conversation (or of the agents) but without waiting for other
+        conversations: a customer whose socket takes no frames holds up only their own."""
         try:
             envelope = json.loads(data)
-            if envelope["origin"] != self.process_id:
-                await deliver(envelope["live"])
-        except Exception:
-            # One bad push must not stop the listener for every other conversation.
-            logger.exception("Delivering a live message failed")
+        except ValueError as exc:
+            log_failure(logger, "A live message from Redis is not JSON", exc)
+            return
+        if envelope.get("origin") == self.process_id:
+            return
+        live = envelope.get("live") or {}
+        key = f"customer:{live.get('sender')}" if live.get("to") == "customer" else "agents"
+        task = asyncio.create_task(_deliver_after(self._chains.get(key), deliver, live))
+        self._chains[key] = task
+        task.add_done_callback(lambda done: self._forget_chain(key, done))
+
+    def _forget_chain(self, key: str, done: asyncio.Task[None]) -> None:
+        if self._chains.get(key) is done:
+            del self._chains[key]
+
+
+async def _deliver_after(previous: asyncio.Task[None] | None, deliver: Deliver, live: Live) -> None:
+    if previous is not None:
+        await asyncio.wait([previous])  # done or failed: either way it is this one's turn
+    try:
+        await deliver(live)
+    except Exception as exc:
+        log_failure(logger, "Delivering a live message failed", exc)

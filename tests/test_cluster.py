@@ -168,3 +168,33 @@ async def test_one_process_keeps_everything_in_memory() -> None:
 async def _enter_local(cluster: LocalCluster, sender: str) -> None:
     async with cluster.locked(sender):
         pass
+
+
+async def test_a_customer_who_takes_no_frames_holds_up_only_their_own_conversation(
+    redis_url: str, redis_prefix: str
+) -> None:
+    released = asyncio.Event()
+    delivered: list[str] = []
+
+    async def deliver(live: Live) -> None:
+        if live.get("sender") == "traag":  # a socket whose buffer is full
+            await released.wait()
+        delivered.append(f"{live.get('sender')}:{live['messages'][0]['text']}")
+
+    receiver = RedisCluster.from_url(redis_url, redis_prefix)
+    await receiver.start(deliver)
+    try:
+        async with process(redis_url, redis_prefix) as sender:
+            for n in range(3):
+                await sender.send(live_for("traag", n))
+                await sender.send(live_for("vlot", n))
+            await eventually(lambda: delivered == ["vlot:0", "vlot:1", "vlot:2"])
+            released.set()
+            await eventually(lambda: len(delivered) == 6)
+            assert delivered[3:] == ["traag:0", "traag:1", "traag:2"]
+    finally:
+        await receiver.close()
+
+
+def live_for(sender: str, n: int) -> Live:
+    return {"to": "customer", "sender": sender, "messages": [{"text": str(n)}], "reply_to": None}
