@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, slot_language
+from actions.context import current_project, speaker
 from bot.forms import EMAIL_FORM
 from bot.routing import choose_route
 
@@ -45,14 +45,13 @@ class ActionEscalate(Action):
     ) -> list[dict[str, Any]]:
         project = current_project()
         settings = project.settings
-        language = slot_language(tracker.get_slot("language"))
-        say = project.responses.text
+        say = speaker(tracker)
         reason = escalation_reason(tracker)
         misunderstood = int(tracker.get_slot("low_confidence_count") or 0)
         if reason == "low_confidence" and misunderstood > 0:
-            opening = say("escalate_low_confidence_again", language)
+            opening = say("escalate_low_confidence_again")
         else:
-            opening = say(f"escalate_{reason}", language)
+            opening = say(f"escalate_{reason}")
         email = settings.escalation.email
         route = tracker.get_slot("handoff_route") or choose_route(
             settings, datetime.now(UTC), agents_online=False
@@ -65,21 +64,21 @@ class ActionEscalate(Action):
             SlotSet("low_confidence_count", misunderstood + 1 if reason == "low_confidence" else 0),
         ]
         if route == "offer":
-            buttons = [{"title": say("button_colleague", language), "payload": "/request_human"}]
+            buttons = [{"title": say("button_colleague"), "payload": "/request_human"}]
             dispatcher.utter_message(
                 text=opening, buttons=buttons, json_message={"escalation": escalation}
             )
             return events
         if route == "livechat":
             position = int(tracker.get_slot("queue_position") or 1)
-            how = say("route_livechat", language, position=str(position))
+            how = say("route_livechat", position=str(position))
             escalation["position"] = position
         elif route == "email":
-            how = say("route_email_form", language)
+            how = say("route_email_form")
             events.append(ActiveLoop(EMAIL_FORM))
         else:
-            how = say("route_email", language, email=email)
-            subject = quote(say("mailto_subject", language))
+            how = say("route_email", email=email)
+            subject = quote(say("mailto_subject"))
             escalation["mailto"] = f"mailto:{email}?subject={subject}&body={quote(question)}"
         dispatcher.utter_message(text=f"{opening} {how}", json_message={"escalation": escalation})
         return events

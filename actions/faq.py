@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, slot_language
+from actions.context import current_project, speaker
 
 
 class ActionAnswerFaq(Action):
@@ -21,17 +21,16 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         project = current_project()
-        language = slot_language(tracker.get_slot("language"))
-        say = project.responses.text
+        say = speaker(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         article = project.knowledge.for_intent(intent) if intent else None
         if article is None:
             raise ValueError(f"no article answers intent {intent!r}")
-        intro = say("answer_intro", language)
+        intro = say("answer_intro")
         parts = [intro] if intro else []
         parts += [article.title, article.plain_text(vars(project.settings.urls))]
         if article.url:
-            parts.append(say("read_more", language, url=article.url))
+            parts.append(say("read_more", url=article.url))
         dispatcher.utter_message(
             text="\n\n".join(parts),
             json_message={
@@ -39,10 +38,10 @@ class ActionAnswerFaq(Action):
             },
         )
         dispatcher.utter_message(
-            text=say("feedback_question", language),
+            text=say("feedback_question"),
             buttons=[
-                {"title": say("button_yes", language), "payload": "/affirm"},
-                {"title": say("button_no", language), "payload": "/deny"},
+                {"title": say("button_yes"), "payload": "/affirm"},
+                {"title": say("button_no"), "payload": "/deny"},
             ],
         )
         return [
@@ -62,13 +61,12 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         project = current_project()
-        language = slot_language(tracker.get_slot("language"))
-        say = project.responses.text
+        say = speaker(tracker)
         buttons = []
         for intent in tracker.get_slot("clarify_options") or []:
             article = project.knowledge.for_intent(intent)
             if article is not None:
                 buttons.append({"title": article.title, "payload": f"/{intent}"})
-        buttons.append({"title": say("button_other", language), "payload": "/request_human"})
-        dispatcher.utter_message(text=say("clarify_question", language), buttons=buttons)
+        buttons.append({"title": say("button_other"), "payload": "/request_human"})
+        dispatcher.utter_message(text=say("clarify_question"), buttons=buttons)
         return [SlotSet("feedback_article", None), SlotSet("low_confidence_count", 0)]

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, slot_language
+from actions.context import current_project, speaker
 
 
 class ActionSmalltalk(Action):
@@ -21,7 +21,6 @@ class ActionSmalltalk(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         project = current_project()
-        language = slot_language(tracker.get_slot("language"))
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         if intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
@@ -29,7 +28,7 @@ class ActionSmalltalk(Action):
             key = intent
         else:
             key = "how_can_i_help"
-        dispatcher.utter_message(text=project.responses.text(key, language))
+        dispatcher.utter_message(text=speaker(tracker)(key))
         return [
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),
