@@ -10,6 +10,8 @@ from pathlib import Path
 import hypothesis
 import pytest
 from helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     HELPCENTER_SOURCE,
     Client,
     copy_project,
@@ -17,6 +19,7 @@ from helpers import (
     with_store,
     write_small_project,
 )
+from playwright.async_api import Browser, async_playwright
 from redis_server import RedisServer, delete_keys
 
 import actions.context
@@ -138,3 +141,14 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"pcpatrol-test-{uuid.uuid4().hex}"
     yield prefix
     delete_keys(redis_url, prefix)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, driven through Playwright."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import CHROMIUM, CHROMIUM_ARGS, free_port
-from playwright.async_api import Browser, Page, async_playwright, expect
+from helpers import CHROMIUM, free_port
+from playwright.async_api import Browser, Page, expect
 
 from bot.config import StoreSettings, load_settings
 from bot.web import create_app
@@ -48,16 +48,6 @@ async def server(trained_project_dir: Path, tmp_path: Path) -> AsyncIterator[Ser
     await running.start()
     yield running
     await running.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
 
 
 async def open_chat(page: Page, url: str) -> None:

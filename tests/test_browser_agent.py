@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import CHROMIUM
 from playwright.async_api import Browser, Page, expect
-from test_browser import Server, ask, browser, open_chat  # noqa: F401 (fixture)
+from test_browser import Server, ask, open_chat
 
 from bot.agents import hash_password
 from bot.config import AgentSettings, LivechatSettings
@@ -50,7 +50,7 @@ async def log_in(page: Page, url: str) -> None:
 
 async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
     server: Server,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     agent = await browser.new_page(viewport={"width": 1280, "height": 800})
     await log_in(agent, server.url)
@@ -89,7 +89,7 @@ async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
 
 async def test_customer_script_never_runs_in_the_agent_console(
     server: Server,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     agent = await browser.new_page()
     await log_in(agent, server.url)

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from helpers import CHROMIUM, CHROMIUM_ARGS, REST_WEBHOOK, Client, serve
-from playwright.async_api import async_playwright, expect
+from aiohttp import ClientWebSocketResponse
+from helpers import REST_WEBHOOK, Client, serve
+from playwright.async_api import Browser, expect
 from redis_server import RedisServer
 
 from bot.config import LimitSettings, Settings, StoreSettings, load_settings
@@ -61,6 +62,21 @@ async def post(client: Client, sender: str, text: str = IDEAL) -> tuple[int, dic
     response = await client.post(REST_WEBHOOK, json={"sender": sender, "message": text})
     body = await response.json()
     return response.status, {"body": body, "retry_after": response.headers.get("Retry-After")}
+
+
+async def resend_is_answered_once(
+    client: Client, socket: ClientWebSocketResponse, sender: str
+) -> None:
+    """The widget sends message m1 again: it is answered and acked, and the conversation
+    holds it once (the refused attempts left nothing behind). Closes the socket."""
+    await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
+    frame = await socket.receive_json(timeout=10)
+    assert frame["type"] == "messages", frame
+    assert await socket.receive_json(timeout=10) == {"type": "ack", "id": "m1"}
+    await socket.close()
+    history = await (await client.get(f"/conversations/{sender}/history")).json()
+    assert [entry["from"] for entry in history][:1] == ["user"]
+    assert sum(entry["from"] == "user" for entry in history) == 1
 
 
 async def test_the_redis_limiter_slides_and_is_shared(
@@ -138,14 +154,7 @@ async def test_a_conversation_held_elsewhere_too_long_gets_503_and_is_not_answer
 
         # Released: the widget's resend (same id) is answered, once.
         await held.release()
-        await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
-        frame = await socket.receive_json(timeout=10)
-        assert frame["type"] == "messages"
-        assert await socket.receive_json(timeout=10) == {"type": "ack", "id": "m1"}
-        await socket.close()
-        history = await (await client.get(f"/conversations/{sender}/history")).json()
-        assert [entry["from"] for entry in history][:1] == ["user"]
-        assert sum(entry["from"] == "user" for entry in history) == 1
+        await resend_is_answered_once(client, socket, sender)
 
 
 async def test_while_redis_is_down_messages_get_errors_and_nothing_is_half_done(
@@ -170,14 +179,7 @@ async def test_while_redis_is_down_messages_get_errors_and_nothing_is_half_done(
             assert (frame["type"], frame["error"], frame["id"]) == ("error", "internal_error", "m1")
 
             server.start()  # same data, same port: the clients reconnect by themselves
-            await socket.send_json({"type": "message", "id": "m1", "text": IDEAL})
-            frame = await socket.receive_json(timeout=10)
-            assert frame["type"] == "messages", frame
-            assert await socket.receive_json(timeout=10) == {"type": "ack", "id": "m1"}
-            await socket.close()
-            history = await (await client.get(f"/conversations/{sender}/history")).json()
-            assert [entry["from"] for entry in history][:1] == ["user"]
-            assert sum(entry["from"] == "user" for entry in history) == 1
+            await resend_is_answered_once(client, socket, sender)
 
 
 async def test_the_widget_sends_a_held_up_message_again_until_it_is_answered(
@@ -185,37 +187,32 @@ async def test_the_widget_sends_a_held_up_message_again_until_it_is_answered(
     redis_client: aioredis.Redis,
     redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
+    browser: Browser,
 ) -> None:
     monkeypatch.setattr("bot.cluster.LOCK_WAIT_SECONDS", 0.3)
-    async with serve(redis_settings()) as client, async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            page = await browser.new_page()
-            await page.goto(str(client.make_url("/")))
-            await page.get_by_role("button", name="Open de chat").click()
-            box, log = page.get_by_label("Uw bericht"), page.get_by_role("log")
-            await box.fill(IDEAL)
-            await box.press("Enter")
-            await expect(log).to_contain_text("Heeft dit antwoord u geholpen?")
-            sender = await page.evaluate("localStorage.getItem('pcpatrol-chat-sender')")
+    async with serve(redis_settings()) as client:
+        page = await browser.new_page()
+        await page.goto(str(client.make_url("/")))
+        await page.get_by_role("button", name="Open de chat").click()
+        box, log = page.get_by_label("Uw bericht"), page.get_by_role("log")
+        await box.fill(IDEAL)
+        await box.press("Enter")
+        await expect(log).to_contain_text("Heeft dit antwoord u geholpen?")
+        sender = await page.evaluate("localStorage.getItem('pcpatrol-chat-sender')")
 
-            # Another instance holds the conversation for 2.5 s: the widget's message
-            # is refused as busy (503) and sent again each second, without a notice.
-            held = redis_client.lock(f"{redis_prefix}:lock:{sender}", timeout=30)
-            assert await held.acquire()
-            await box.fill("facturen bekijken")
-            await box.press("Enter")
-            await asyncio.sleep(2.5)
-            await expect(log).not_to_contain_text("Waar kan ik mijn facturen inzien?")
-            await expect(page.locator(".pcp-failed")).to_have_count(0)
-            await held.release()
-            await expect(log).to_contain_text("Waar kan ik mijn facturen inzien?")
-            await expect(page.locator(".pcp-failed")).to_have_count(0)
-            await expect(log).not_to_contain_text("U stuurt veel berichten")
-        finally:
-            await browser.close()
+        # Another instance holds the conversation for 2.5 s: the widget's message
+        # is refused as busy (503) and sent again each second, without a notice.
+        held = redis_client.lock(f"{redis_prefix}:lock:{sender}", timeout=30)
+        assert await held.acquire()
+        await box.fill("facturen bekijken")
+        await box.press("Enter")
+        await asyncio.sleep(2.5)
+        await expect(log).not_to_contain_text("Waar kan ik mijn facturen inzien?")
+        await expect(page.locator(".pcp-failed")).to_have_count(0)
+        await held.release()
+        await expect(log).to_contain_text("Waar kan ik mijn facturen inzien?")
+        await expect(page.locator(".pcp-failed")).to_have_count(0)
+        await expect(log).not_to_contain_text("U stuurt veel berichten")
         history = await (await client.get(f"/conversations/{sender}/history")).json()
         asked = [entry["text"] for entry in history if entry["from"] == "user"]
         assert asked == [IDEAL, "facturen bekijken"]

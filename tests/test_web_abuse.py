@@ -29,8 +29,8 @@ from aiohttp import (
     web,
 )
 from aiohttp.test_utils import TestClient, TestServer
-from helpers import CHROMIUM, CHROMIUM_ARGS, REST_WEBHOOK, Client, serve
-from playwright.async_api import async_playwright, expect
+from helpers import CHROMIUM, REST_WEBHOOK, Client, serve
+from playwright.async_api import Browser, expect
 
 from bot.config import LimitSettings, Settings, load_settings
 from bot.errors import ProjectError
@@ -992,18 +992,15 @@ async def host_site(widget_url: list[str]) -> TestServer:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 async def test_the_widget_works_on_an_allowed_site_only_and_waits_out_a_rate_limit(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings], use_actions_project: None, browser: Browser
 ) -> None:
     widget_url: list[str] = []
     allowed, foreign = await host_site(widget_url), await host_site(widget_url)
     origin = str(allowed.make_url("")).rstrip("/")
     app = create_app(settings_with(messages_per_minute_per_sender=1, allowed_origins=[origin]))
     app[LIMITER] = FastLimiter()  # before start-up, which keeps it on the SQLite store
-    async with TestClient(TestServer(app)) as client, async_playwright() as playwright:
+    async with TestClient(TestServer(app)) as client:
         widget_url.append(str(client.make_url("/static/widget.js")))
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
         try:
             page = await browser.new_page()
             await page.goto(str(allowed.make_url("/")))
@@ -1026,6 +1023,5 @@ async def test_the_widget_works_on_an_allowed_site_only_and_waits_out_a_rate_lim
             await expect(refused.get_by_text("Verbinding verbroken")).to_be_visible()
             assert client.app[OPEN_WEBSOCKETS] == {"127.0.0.1": 1}  # the allowed page's
         finally:
-            await browser.close()
             await allowed.close()
             await foreign.close()
