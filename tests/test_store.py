@@ -1,4 +1,5 @@
-"""The SQLite conversation store (bot/store/sqlite.py) on a real file in tmp_path."""
+"""What is particular to the SQLite store (bot/store/sqlite.py), on a real file in tmp_path:
+group commit, the state cache, WAL. What every store does is in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,37 +57,6 @@ async def store(database: Path) -> AsyncIterator[SqliteStore]:
     await opened.close()
 
 
-async def test_new_conversation_is_empty(store: SqliteStore) -> None:
-    assert await store.load_state("nobody") is None
-    assert await store.history("nobody", 10) == []
-    assert not await store.has_message("nobody", "m1")
-
-
-async def test_saved_turn_comes_back(store: SqliteStore) -> None:
-    events = turn("Kan ik met iDEAL betalen? €5 — café", "Ja, dat kan.")
-    await store.save_turn("klant", events, state(article="betalen-met-ideal"), "m1")
-
-    assert await store.load_state("klant") == state(article="betalen-met-ideal")
-    # The action event is kept but is not part of the history; the user event has its id.
-    assert await store.history("klant", 10) == [replace(events[0], message_id="m1"), events[2]]
-    assert await store.has_message("klant", "m1")
-    assert not await store.has_message("klant", "m2")
-    assert not await store.has_message("iemand-anders", "m1")
-    assert await store.load_state("iemand-anders") is None
-
-
-async def test_turn_without_message_id(store: SqliteStore) -> None:
-    await store.save_turn("klant", turn("vraag", "antwoord"), state(), None)
-    await store.save_turn("klant", turn("vraag 2", "antwoord 2"), state(), None)
-    assert len(await store.history("klant", 10)) == 4
-
-
-async def test_state_is_replaced_by_the_latest_turn(store: SqliteStore) -> None:
-    await store.save_turn("klant", turn("???", "Wat bedoelt u?"), state(count=1), "m1")
-    await store.save_turn("klant", turn("?!?", "Nog steeds niet."), state(count=2), "m2")
-    assert await store.load_state("klant") == state(count=2)
-
-
 async def test_committed_state_is_kept_in_memory_and_read_from_the_file_after_a_restart(
     database: Path,
 ) -> None:
@@ -106,23 +75,6 @@ async def test_committed_state_is_kept_in_memory_and_read_from_the_file_after_a_
         assert await reopened.load_state("klant") == state(count=2)
     finally:
         await reopened.close()
-
-
-async def test_history_is_oldest_first_and_limit_keeps_the_last(store: SqliteStore) -> None:
-    for n in range(5):
-        await store.save_turn("klant", turn(f"vraag {n}", f"antwoord {n}", 1000.0 + n), {}, None)
-        await store.save_turn("ander", turn(f"anders {n}", "nee", 1000.0 + n), {}, None)
-
-    everything = await store.history("klant", 100)
-    assert [(e.kind, e.text) for e in everything] == [
-        (kind, f"{word} {n}")
-        for n in range(5)
-        for kind, word in (("user", "vraag"), ("bot", "antwoord"))
-    ]
-    assert [e.time for e in everything] == sorted(e.time for e in everything)
-    assert await store.history("klant", 3) == everything[-3:]
-    assert await store.history("klant", 1) == everything[-1:]
-    assert [e.text for e in await store.history("ander", 2)] == ["anders 4", "nee"]
 
 
 async def test_200_concurrent_turns_all_land_in_group_commits(
@@ -187,25 +139,6 @@ async def test_wal_mode_and_synchronous(database: Path, tmp_path: Path) -> None:
     finally:
         await normal.close()
         await full.close()
-
-
-async def test_reopened_store_sees_everything(database: Path) -> None:
-    first = await SqliteStore.open(database)
-    for n in range(3):
-        await first.save_turn("klant", turn(f"vraag {n}", f"antwoord {n}"), state(count=n), f"m{n}")
-    before = await first.history("klant", 100)
-    await first.close()
-
-    second = await SqliteStore.open(database)
-    try:
-        assert await second.history("klant", 100) == before
-        assert len(before) == 6
-        assert await second.load_state("klant") == state(count=2)
-        assert all([await second.has_message("klant", f"m{n}") for n in range(3)])
-        await second.save_turn("klant", turn("vraag 3", "antwoord 3"), state(count=3), "m3")
-        assert [e.text for e in await second.history("klant", 2)] == ["vraag 3", "antwoord 3"]
-    finally:
-        await second.close()
 
 
 @pytest.mark.parametrize(
