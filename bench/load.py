@@ -37,7 +37,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,9 +60,8 @@ from bench.common import (
     machine,
     percentile,
     table,
-    wait_for_port,
 )
-from bench.serving import HOST, bot_command, ensure_model, project_copy, serving, stop
+from bench.serving import HOST, bot_command, ensure_model, project_copy, serving
 
 SCENARIOS = {1: "one instance, SQLite", 2: "two instances, Redis"}
 SCENARIO_NAMES = {1: "one-sqlite", 2: "two-redis"}
@@ -566,13 +564,8 @@ def redis_server(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "--daemonize",
         "no",
     ]
-    with (folder / "redis.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, 30)
+    with serving(command, port, folder / "redis.log", timeout=30) as process:
         yield f"redis://{HOST}:{port}/0", process
-    finally:
-        stop(process, signal.SIGTERM)
 
 
 def run_scenario(

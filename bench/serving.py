@@ -76,10 +76,11 @@ def serving(
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes], first: signal.Signals = signal.SIGINT) -> None:
-    """Stop a server we started: `first` (SIGINT: aiohttp's clean shutdown), then SIGKILL."""
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server we started: SIGINT (aiohttp's and redis-server's clean shutdown),
+    then SIGKILL."""
     if process.poll() is None:
-        process.send_signal(first)
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
