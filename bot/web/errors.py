@@ -60,16 +60,27 @@ def error_body(code: str, message: str) -> dict[str, str]:
     return {"error": code, "message": message}
 
 
+def refusal_of(exc: Exception, where: str, *args: object) -> ApiError:
+    """What an exception of a request or a WebSocket frame is answered with: itself when it
+    is a refusal, 503 busy for a conversation held elsewhere, else 500 (and logged).
+
+    Args:
+        exc: The exception.
+        where: Where it happened, a %-format string for `args` (ids only, for the log).
+    """
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ConversationBusy):
+        return conversation_busy()
+    log_failure(logger, f"Unhandled error in {where}", exc, *args)
+    return ApiError(500, "internal_error", "the server failed; the error is logged")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer every refusal and failure with a JSON body; never a traceback page."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
-    except ConversationBusy:
-        busy = conversation_busy()
-        return web.json_response(busy.body(), status=busy.status, headers=busy.headers)
     except web.HTTPRequestEntityTooLarge as exc:
         return web.json_response(error_body("body_too_large", exc.text or exc.reason), status=413)
     except web.HTTPException as exc:
@@ -78,10 +89,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = exc.reason.lower().replace(" ", "_")
         return web.json_response(error_body(code, exc.reason), status=exc.status)
     except Exception as exc:
-        log_failure(logger, "Unhandled error in %s %s", exc, request.method, request.path)
-        return web.json_response(
-            error_body("internal_error", "the server failed; the error is logged"), status=500
-        )
+        error = refusal_of(exc, "%s %s", request.method, request.path)
+        return web.json_response(error.body(), status=error.status, headers=error.headers)
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:

@@ -7,10 +7,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.cluster import ConversationBusy
-from bot.logs import log_failure
 from bot.web import limits
-from bot.web.errors import ApiError, conversation_busy, parse_json_object
+from bot.web.errors import ApiError, parse_json_object, refusal_of
 from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
 from bot.web.rest import MAX_DISPLAY
 from bot.web.validation import (
@@ -128,14 +126,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                         continue
                     frame = parse_json_object(message.data, "frame")
                     await session.on_frame(frame)
-                except ApiError as exc:
-                    await session.refuse(exc, frame)
-                except ConversationBusy:
-                    await session.refuse(conversation_busy(), frame)
-                except Exception as exc:  # a bug: answer it as HTTP's 500, keep the socket
-                    log_failure(logger, "Unhandled error on /ws of %s", exc, session.sender)
-                    failed = ApiError(500, "internal_error", "the server failed; it is logged")
-                    await session.refuse(failed, frame)
+                except Exception as exc:  # answered as over HTTP; the socket stays open
+                    await session.refuse(refusal_of(exc, "/ws of %s", session.sender), frame)
         finally:
             session.close()
             request.app[SOCKETS].discard(socket)
