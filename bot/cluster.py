@@ -132,9 +132,9 @@ class RedisCluster:
     pub/sub channel, in the order they were sent (a process publishes a
     conversation's messages one after another, and Redis keeps their order).
     Presence is a sorted set of "process/agent" members scored by when they expire;
-    each process renews its own every HEARTBEAT_SECONDS. Locks
-    are Redis locks with a random token, taken after this process's own asyncio lock,
-    so waiters within one process queue in memory instead of polling Redis.
+    each process renews its own every HEARTBEAT_SECONDS. Locks are Redis locks with a
+    random token, taken after this process's own asyncio lock, so waiters within one
+    process queue in memory instead of polling Redis.
 
     Args:
         client: A Redis client (decode_responses=True).
