@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rasa_sdk import Tracker
 
-from bot.language import Language
+from bot.nlu import Language
 from bot.project import Project, load_project
 
 _project: Project | None = None

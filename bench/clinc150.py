@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.clinc150 [--grid 0.5,1,2,4] [--jobs 2]
 
 CLINC150 (../shared/benchmarks/clinc150/data_full.json) is written out in the project's
-own Rasa NLU YAML format, read back with bot.training_data.load_training_data, trained
-with bot.model.train and parsed with IntentParser (normalise, classify, fuzzy fallback),
+own Rasa NLU YAML format, read back with bot.nlu.training_data.load_training_data, trained
+with bot.nlu.model.train and parsed with IntentParser (normalise, classify, fuzzy fallback),
 exactly as production. Two protocols of the paper:
 
 - "oos as a trained class": oos_train is one more intent; a query is out of scope when
@@ -35,9 +35,9 @@ from typing import Any
 
 from bench.common import PROJECT_DIR, SHARED_DIR, table, write_result
 from bot.config import load_settings
-from bot.model import CLASSIFIER_PARAMS, TrainedModel, train
-from bot.nlu import IntentParser
-from bot.training_data import TrainingData, load_training_data
+from bot.nlu.model import CLASSIFIER_PARAMS, TrainedModel, train
+from bot.nlu.parser import IntentParser
+from bot.nlu.training_data import TrainingData, load_training_data
 
 DATA = SHARED_DIR / "benchmarks" / "clinc150" / "data_full.json"
 OOS = "oos"

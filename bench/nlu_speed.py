@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.nlu_speed [--sizes 100,1000,5000] [--train-budget 900]
 
-Today's data: the project's intents/ trained with bot.model.train, parsed with
+Today's data: the project's intents/ trained with bot.nlu.model.train, parsed with
 IntentParser.parse (normalise, classify, fuzzy fallback) over the messages of
 tests/data/dev.tsv, each parse timed alone. Synthetic sets (bench/synthetic.py) of
 N intents x 20 examples the same way, each trained in a child process under a time and
@@ -28,13 +28,13 @@ from sklearn.svm import LinearSVC
 
 from bench.common import PROJECT_DIR, dev_messages, percentile, table, write_result
 from bench.synthetic import Generator
-from bot.classifier import IntentClassifier
 from bot.config import NluSettings, load_settings
-from bot.fuzzy import FuzzyHit, FuzzyMatcher
-from bot.model import CLASSIFIER_PARAMS, TrainedModel, train
-from bot.nlu import FUZZY_INTENTS, IntentParser
-from bot.normalize import normalize
-from bot.training_data import TrainingData, load_training_data
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.fuzzy import FuzzyHit, FuzzyMatcher
+from bot.nlu.model import CLASSIFIER_PARAMS, TrainedModel, train
+from bot.nlu.normalize import normalize
+from bot.nlu.parser import FUZZY_INTENTS, IntentParser
+from bot.nlu.training_data import TrainingData, load_training_data
 
 PER_INTENT = 20
 TARGET_P99_MS = 1.0

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bot.training_data import Example, TrainingData
+from bot.nlu.training_data import Example, TrainingData
 
 ONSETS = [*"bdfghjklmnprstvwz", "st", "tr", "kl", "br", "sch", "gr", "sl", "pl"]
 VOWELS = ["a", "e", "i", "o", "u", "aa", "ee", "oo", "ie", "ij", "ui", "ou", "eu"]

@@ -13,8 +13,7 @@ from bot.action_runner import InProcessActionRunner
 from bot.config import Settings
 from bot.forms import FORM_SLOTS, FormOutcome, FormRunner
 from bot.handoff import Route
-from bot.model import TrainedModel, ensure_trained
-from bot.nlu import IntentParser, ParseResult
+from bot.nlu import IntentParser, ParseResult, TrainedModel, ensure_trained, load_training_data
 from bot.policy import (
     AFFIRM,
     DENY,
@@ -26,7 +25,6 @@ from bot.policy import (
 )
 from bot.project import Project, load_project
 from bot.routing import choose_route
-from bot.training_data import load_training_data
 
 logger = logging.getLogger(__name__)
 CONVERSATIONAL_INTENTS = SMALLTALK_INTENTS | {AFFIRM, DENY}

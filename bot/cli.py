@@ -24,12 +24,11 @@ from bot.evaluate import evaluate, read_tests
 from bot.forget import URL_ENV, ForgetError, forget_senders
 from bot.handoff import NEW_TOPIC
 from bot.knowledge import load_knowledge
-from bot.model import save, train
+from bot.nlu import TrainingData, load_training_data, save, train
 from bot.policy import ConversationState
 from bot.project import load_project
 from bot.scaffold import new_intent
 from bot.store import Agent, open_store
-from bot.training_data import TrainingData, load_training_data
 from bot.validate import validate_project
 from bot.web import create_app
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.normalize import normalize
+from bot.nlu import normalize
 from bot.policy import ConversationState
 from bot.responses import Responses
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bot.config import NluSettings
-from bot.language import Language
-from bot.nlu import Match, ParseResult
+from bot.nlu import Language, Match, ParseResult
 
 SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye"})
 AFFIRM, DENY = "affirm", "deny"

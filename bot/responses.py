@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ProjectError
-from bot.language import Language
+from bot.nlu import Language
 from bot.yamlfile import load_yaml
 
 RESPONSES_FILE = "responses.yml"

@@ -8,10 +8,8 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bot.handoff import NEW_TOPIC
-from bot.nlu import IntentParser
-from bot.normalize import normalize
+from bot.nlu import IntentParser, TrainingData, normalize
 from bot.store import ConversationStore
-from bot.training_data import TrainingData
 
 SIMILAR = 80  # token_set_ratio at which two messages are one group
 SCAN_LIMIT = 5000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.errors import Problem, ProjectError
 from bot.knowledge import Article
-from bot.training_data import INTENT_NAME, INTENTS_DIR
+from bot.nlu import INTENT_NAME, INTENTS_DIR
 
 INTENTS_LINE = re.compile(r"^intents:\s*\[(?P<names>[^\]]*)\]\s*$", re.MULTILINE)
 

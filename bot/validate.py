@@ -13,10 +13,9 @@ from rapidfuzz import fuzz, process
 from bot.config import Settings, load_settings
 from bot.errors import Problem, ProjectError
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.normalize import normalize
+from bot.nlu import Example, TrainingData, load_training_data, normalize
 from bot.policy import POLICY_INTENTS, SMALLTALK_INTENTS
 from bot.responses import Responses, load_responses
-from bot.training_data import Example, TrainingData, load_training_data
 
 RECOMMENDED_EXAMPLES = 10
 NEAR_DUPLICATE = 95  # rapidfuzz ratio of two normalised examples

@@ -21,7 +21,7 @@ from actions.escalation import ActionEscalate
 from actions.faq import ActionAnswerFaq, ActionClarify
 from actions.smalltalk import ActionSmalltalk
 from bot.config import EmailSettings, NluSettings
-from bot.nlu import Match, ParseResult
+from bot.nlu.parser import Match, ParseResult
 from bot.policy import ConversationState, decide
 from bot.project import Project, load_project
 from bot.routing import choose_route

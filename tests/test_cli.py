@@ -19,12 +19,12 @@ from helpers import (
     write_small_project,
 )
 
-from bot import model as stored_model
 from bot.assistant import Assistant, Turn
-from bot.nlu import Match, ParseResult
+from bot.nlu import model as stored_model
+from bot.nlu.parser import Match, ParseResult
+from bot.nlu.training_data import load_training_data
 from bot.policy import Decision
 from bot.project import Project
-from bot.training_data import load_training_data
 from bot.validate import validate_project
 
 ACTIONS = {"answer", "clarify", "escalate", "smalltalk"}

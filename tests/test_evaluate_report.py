@@ -26,11 +26,11 @@ from bot.evaluation.judging import label_of
 from bot.evaluation.predictions import Predictor
 from bot.evaluation.progress import Progress
 from bot.evaluation.sweep import THRESHOLDS, SweepRow, config_change, recommend
-from bot.fuzzy import FuzzyMatcher
-from bot.model import load
-from bot.nlu import IntentParser
+from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.model import load
+from bot.nlu.parser import IntentParser
+from bot.nlu.training_data import load_training_data
 from bot.project import load_project
-from bot.training_data import load_training_data
 
 SCRIPT = "<script>alert('pwned')</script>"
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

@@ -9,7 +9,7 @@ import pytest
 
 from bot.assistant import Assistant
 from bot.evaluate import evaluate, read_tests
-from bot.normalize import normalize
+from bot.nlu.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "data" / "heldout.tsv"

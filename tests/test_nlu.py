@@ -1,4 +1,4 @@
-"""The classifier (bot/classifier.py), fuzzy fallback (bot/fuzzy.py) and parser (bot/nlu.py)."""
+"""The classifier, fuzzy fallback and parser of bot/nlu/."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from bot.classifier import IntentClassifier
 from bot.config import NluSettings
-from bot.fuzzy import FuzzyMatcher
-from bot.nlu import RANKING_SIZE, IntentParser, Match, ParseResult
-from bot.normalize import normalize
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.normalize import normalize
+from bot.nlu.parser import RANKING_SIZE, IntentParser, Match, ParseResult
 
 EXAMPLES: dict[str, list[str]] = {
     "pay_with_ideal": [

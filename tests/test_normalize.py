@@ -1,11 +1,11 @@
-"""Text normalisation (bot/normalize.py) and language detection (bot/language.py)."""
+"""Text normalisation (bot/nlu/normalize.py) and language detection (bot/nlu/language.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.language import detect_language
-from bot.normalize import normalize
+from bot.nlu.language import detect_language
+from bot.nlu.normalize import normalize
 
 
 @pytest.mark.parametrize(

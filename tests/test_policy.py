@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.config import NluSettings
-from bot.nlu import Match, ParseResult
+from bot.nlu.parser import Match, ParseResult
 from bot.policy import (
     LOW_CONFIDENCE,
     NOT_HELPED,

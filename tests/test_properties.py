@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 from processes import ServerProcess, project_with_config
 
 from bot.assistant import Assistant
-from bot.classifier import IntentClassifier
-from bot.nlu import RANKING_SIZE, IntentParser, Match
-from bot.normalize import normalize
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.normalize import normalize
+from bot.nlu.parser import RANKING_SIZE, IntentParser, Match
 
 IDEAL = "kan ik met ideal betalen"
 IDEAL_ARTICLE = "betalen-met-ideal"
@@ -45,7 +45,7 @@ HTTP_TIMEOUT = 60.0  # seconds: generous for a busy 2-core machine
 MAX_MESSAGE_CHARS = 5000  # config.yml server.max_message_chars
 # A button payload whose values json.loads refuses (a number of more than 4,300 digits).
 LONG_NUMBER_PAYLOAD = '/greet{"a": ' + "1" * 4400 + "}"
-# The normaliser's e-mail pattern before it was made linear (bot/normalize.py): the
+# The normaliser's e-mail pattern before it was made linear (bot/nlu/normalize.py): the
 # reference for what it must still match.
 NAIVE_EMAIL = re.compile(r"\S+@\S+\.\w+")
 
@@ -107,7 +107,7 @@ def field_values(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 def naive_normalize(text: str) -> str:
-    """bot.normalize.normalize as it was written first, with the naive e-mail pattern."""
+    """bot.nlu.normalize.normalize as it was written first, with the naive e-mail pattern."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(char for char in text if not unicodedata.combining(char)).lower()
     text = re.sub(r"(?:https?://|www\.)\S+", " url ", text)

@@ -29,10 +29,10 @@ from bot.assistant import Assistant
 from bot.cli import main
 from bot.config import Settings, load_settings
 from bot.handoff import NEW_TOPIC
-from bot.nlu import IntentParser
+from bot.nlu.parser import IntentParser
+from bot.nlu.training_data import load_training_data
 from bot.review import append_example
 from bot.store import Agent, open_store
-from bot.training_data import load_training_data
 from bot.validate import validate_project
 from bot.web.keys import CONVERSATIONS, DESK
 

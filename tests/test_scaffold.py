@@ -11,8 +11,8 @@ from helpers import copy_project, write_article, write_small_project
 
 from bot.assistant import Assistant
 from bot.cli import main
+from bot.nlu.training_data import load_intents_file
 from bot.policy import ConversationState
-from bot.training_data import load_intents_file
 from bot.validate import validate_project
 
 ARTICLE = "factuuradres-wijzigen"

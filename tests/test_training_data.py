@@ -1,4 +1,4 @@
-"""intents/*.yml in Rasa 3.x NLU format (bot/training_data.py)."""
+"""intents/*.yml in Rasa 3.x NLU format (bot/nlu/training_data.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from helpers import REPO, dedent
 
 from bot.errors import Problem, ProjectError
 from bot.knowledge import load_knowledge
-from bot.training_data import (
+from bot.nlu.training_data import (
     ENTITY_ANNOTATION,
     INTENT_NAME,
     MIN_EXAMPLES,

@@ -10,7 +10,7 @@ import pytest
 from helpers import REPO, copy_project, write_small_project
 
 from bot.cli import main
-from bot.training_data import load_training_data
+from bot.nlu.training_data import load_training_data
 from bot.validate import check_near_duplicates, validate_project
 
 # The small project's first pay_with_ideal example (intents/nlu.yml line 5).

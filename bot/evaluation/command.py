@@ -9,8 +9,8 @@ from typing import TextIO
 
 from bot.assistant import Assistant
 from bot.evaluate import ESCALATE, SMALLTALK, TestCase
+from bot.nlu import load_training_data
 from bot.project import load_project
-from bot.training_data import load_training_data
 
 from .analysis import CROSS_VALIDATION, TESTS, Evaluation, analyse
 from .console import print_errors, print_figures, print_scores, print_sweep

@@ -1,4 +1,4 @@
-"""Stratified k-fold cross-validation over intents/, through bot.model's training."""
+"""Stratified k-fold cross-validation over intents/, through bot.nlu.model's training."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.config import NluSettings
 from bot.errors import Problem, ProjectError
 from bot.knowledge import KnowledgeBase
-from bot.model import train
-from bot.training_data import Example, TrainingData
+from bot.nlu import Example, TrainingData, train
 
 from .judging import expected_outcome
 from .predictions import Prediction, Predictor

@@ -16,9 +16,8 @@ import math
 from dataclasses import dataclass
 
 from bot.config import NluSettings
-from bot.fuzzy import FuzzyMatcher
-from bot.model import TrainedModel
-from bot.nlu import IntentParser, ParseResult
+from bot.nlu import IntentParser, ParseResult, TrainedModel
+from bot.nlu.fuzzy import FuzzyMatcher
 
 
 @dataclass(frozen=True)

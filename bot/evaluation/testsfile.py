@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config import NluSettings
 from bot.evaluate import TestCase
-from bot.model import TrainedModel
+from bot.nlu import TrainedModel
 
 from .predictions import Prediction, Predictor
 from .progress import Progress

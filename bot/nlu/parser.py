@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.classifier import IntentClassifier
 from bot.config import NluSettings
-from bot.fuzzy import FuzzyMatcher
-from bot.language import Language, detect_language
-from bot.normalize import normalize
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.language import Language, detect_language
+from bot.nlu.normalize import normalize
 
 RANKING_SIZE = 5
 # The fuzzy fallback compares the message with the examples of this many of the

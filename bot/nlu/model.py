@@ -17,12 +17,12 @@ from typing import Any
 import sklearn
 
 from bot import __version__
-from bot.classifier import IntentClassifier
 from bot.config import Settings
-from bot.fuzzy import FuzzyMatcher
-from bot.nlu import IntentParser
-from bot.normalize import normalize
-from bot.training_data import TrainingData
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.normalize import normalize
+from bot.nlu.parser import IntentParser
+from bot.nlu.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,40 @@
+"""Natural-language understanding: what a customer's message means.
+
+The rest of the project imports from here only. Inside, one module per concern:
+`normalize` (text clean-up), `language` (Dutch or English), `classifier` (TF-IDF
+model), `fuzzy` (near-copies of examples), `parser` (a message to a ranked parse),
+`model` (training and storing), `training_data` (intents/*.yml).
+"""
+
+from bot.nlu.language import Language, detect_language
+from bot.nlu.model import TrainedModel, ensure_trained, load, save, train
+from bot.nlu.normalize import normalize
+from bot.nlu.parser import IntentParser, Match, ParseResult
+from bot.nlu.training_data import (
+    INTENT_NAME,
+    INTENTS_DIR,
+    Example,
+    TrainingData,
+    load_intents_file,
+    load_training_data,
+)
+
+__all__ = [
+    "INTENTS_DIR",
+    "INTENT_NAME",
+    "Example",
+    "IntentParser",
+    "Language",
+    "Match",
+    "ParseResult",
+    "TrainedModel",
+    "TrainingData",
+    "detect_language",
+    "ensure_trained",
+    "load",
+    "load_intents_file",
+    "load_training_data",
+    "normalize",
+    "save",
+    "train",
+]
