@@ -306,7 +306,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         metrics = report.metrics()
         tests = evaluation.evaluate_tests_file(assistant, cases, args.tests)
         evaluations.append(tests)
-        figures[tests.key] = metrics
+        by_kind = {kind: right / total for kind, (right, total) in report.correct_by_kind().items()}
+        figures[tests.key] = {**metrics, **({"right_by_kind": by_kind} if by_kind else {})}
     if args.tests is not None and not args.json:
         if folds is not None:
             print()
@@ -319,6 +320,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "clarified_with_right_option",
         ):
             print(f"  {name.replace('_', ' '):<30} {metrics[name]:7.1%}")
+        for kind, (right, total) in sorted(report.correct_by_kind().items()):
+            print(f"  right, {kind + ':':<23} {right / total:7.1%} of {total}")
         if args.show_errors:
             for outcome in report.failures():
                 got = outcome.article or outcome.action

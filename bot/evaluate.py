@@ -13,6 +13,7 @@ from bot.knowledge import KnowledgeBase
 from bot.policy import ConversationState
 
 ESCALATE, SMALLTALK = "escalate", "smalltalk"
+HEADER = ["text", "expected", "kind"]
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,14 @@ class TestCase:
         text: The customer's message.
         expected: An article id, "escalate" or "smalltalk".
         line: Its line in the file.
+        kind: The optional third column: what sort of message it is ("long",
+            "typo", ...), for figures per kind.
     """
 
     text: str
     expected: str
     line: int
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,15 @@ class Report:
             "clarified_with_right_option": self._share(len(clarified), len(articles)),
         }
 
+    def correct_by_kind(self) -> dict[str, tuple[int, int]]:
+        """Per kind of message (the tests file's third column): rows right, rows."""
+        tally: dict[str, tuple[int, int]] = {}
+        for outcome in self.outcomes:
+            if outcome.case.kind:
+                right, total = tally.get(outcome.case.kind, (0, 0))
+                tally[outcome.case.kind] = (right + outcome.correct, total + 1)
+        return tally
+
     def failures(self) -> list[Outcome]:
         """Every row the bot got wrong, wrong answers first."""
         wrong = [o for o in self.outcomes if not o.correct]
@@ -86,7 +99,7 @@ class Report:
 
 
 def read_tests(path: Path, valid: Iterable[str]) -> list[TestCase]:
-    """Read `text<TAB>expected` rows; a header row `text<TAB>expected` is skipped.
+    """Read `text<TAB>expected[<TAB>kind]` rows; a header row of those names is skipped.
 
     Raises:
         ProjectError: naming the line of every malformed row or unknown label.
@@ -100,10 +113,10 @@ def read_tests(path: Path, valid: Iterable[str]) -> list[TestCase]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError([Problem(path, None, f"cannot read: {exc}")]) from exc
     for number, row in enumerate(rows, start=1):
-        if not row or (number == 1 and row == ["text", "expected"]):
+        if not row or (number == 1 and row in (HEADER[:2], HEADER)):
             continue
-        if len(row) != 2 or not row[0].strip():
-            problems.append(Problem(path, number, "expected 'text<TAB>expected'"))
+        if len(row) not in (2, 3) or not row[0].strip():
+            problems.append(Problem(path, number, "expected 'text<TAB>expected[<TAB>kind]'"))
         elif row[1].strip() not in labels:
             problems.append(
                 Problem(
@@ -113,7 +126,8 @@ def read_tests(path: Path, valid: Iterable[str]) -> list[TestCase]:
                 )
             )
         else:
-            cases.append(TestCase(row[0], row[1].strip(), number))
+            kind = row[2].strip() if len(row) == 3 else ""
+            cases.append(TestCase(row[0], row[1].strip(), number, kind))
     if problems:
         raise ProjectError(problems)
     return cases
