@@ -101,7 +101,9 @@ class Assistant:
             ProjectError: when a project file has problems.
         """
         project = load_project(project_dir, settings)
-        model = ensure_trained(project.settings, load_training_data(project_dir))
+        model = ensure_trained(
+            project.settings, load_training_data(project_dir), project.knowledge.for_training()
+        )
         return cls(project, model, InProcessActionRunner())
 
     def describe(self, turn: Turn) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     data = load_training_data(args.project)
-    model = train(data)
+    model = train(data, articles=project.knowledge.for_training())
     save(model, project.settings.model_file)
     print(
         f"Trained on {len(data.examples)} examples of {len(data.intents)} intents; "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import Problem, ProjectError
+from bot.nlu import ArticleText
 from bot.yamlfile import parse_yaml
 
 FAQ_DIR = "faq"
@@ -153,6 +154,10 @@ class KnowledgeBase:
     def intents(self) -> set[str]:
         """Every intent some article answers."""
         return {intent for article in self.articles for intent in article.intents}
+
+    def for_training(self) -> list[ArticleText]:
+        """What the NLU learns from the articles: intents, titles and text."""
+        return [ArticleText(a.intents, a.title, a.body) for a in self.articles]
 
 
 def load_knowledge(project_dir: Path) -> KnowledgeBase:

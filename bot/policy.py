@@ -10,7 +10,7 @@ from typing import Any, Literal
 from bot.config import NluSettings
 from bot.nlu import Language, Match, ParseResult
 
-SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye"})
+SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge"})
 AFFIRM, DENY = "affirm", "deny"
 REQUEST_HUMAN, OUT_OF_SCOPE = "request_human", "out_of_scope"
 NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"

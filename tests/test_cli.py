@@ -20,6 +20,7 @@ from helpers import (
 )
 
 from bot.assistant import Assistant, Turn
+from bot.knowledge import load_knowledge
 from bot.nlu import model as stored_model
 from bot.nlu.parser import Match, ParseResult
 from bot.nlu.training_data import load_training_data
@@ -398,9 +399,15 @@ def test_train_stores_the_model(small_project: Path) -> None:
     assert str(model_file) in result.stdout
     model = stored_model.load(model_file)
     assert model is not None
-    assert model.fingerprint == stored_model.fingerprint(data)
+    assert model.fingerprint == project_fingerprint(small_project)
     assert model.version in result.stdout
     assert sorted(set(model.intents)) == sorted(data.intents)
+
+
+def project_fingerprint(project: Path) -> str:
+    """The fingerprint of what a model of the project is trained on: examples and articles."""
+    articles = load_knowledge(project).for_training()
+    return stored_model.fingerprint(load_training_data(project), articles=articles)
 
 
 def fingerprint_of(model_file: Path) -> str:
@@ -436,14 +443,14 @@ def test_ask_retrains_when_intents_change_or_the_model_is_gone(small_project: Pa
     ask()
     assert model_file.stat().st_mtime_ns != trained
     assert fingerprint_of(model_file) != fingerprint
-    assert fingerprint_of(model_file) == stored_model.fingerprint(load_training_data(small_project))
+    assert fingerprint_of(model_file) == project_fingerprint(small_project)
     model = stored_model.load(model_file)
     assert model is not None and "nee hoor" in model.texts
 
     # The model file deleted: ask trains again.
     model_file.unlink()
     assert ask()["action"] == "smalltalk"
-    assert fingerprint_of(model_file) == stored_model.fingerprint(load_training_data(small_project))
+    assert fingerprint_of(model_file) == project_fingerprint(small_project)
 
 
 def test_an_unreadable_model_file_is_retrained(small_project: Path) -> None:

@@ -242,6 +242,7 @@ def test_parse_at_is_what_the_parser_returns_at_each_threshold(run: Run) -> None
                 model.classifier,
                 fuzzy,
                 dataclasses.replace(settings.nlu, answer_threshold=threshold),
+                model.evidence,
             )
             assert prediction.parse_at(threshold) == real.parse(text), (text, threshold)
     assert fell_back  # some messages do go to the fuzzy fallback

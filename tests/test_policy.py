@@ -166,7 +166,7 @@ def test_an_unsure_no_after_an_answer_is_a_low_confidence_escalation() -> None:
 # --- smalltalk ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("intent", ["greet", "thanks", "goodbye"])
+@pytest.mark.parametrize("intent", ["greet", "thanks", "goodbye", "bot_challenge"])
 def test_confident_smalltalk_is_smalltalk(intent: str) -> None:
     decision = decide_on(parse((intent, 0.8)))
     assert decision == Decision("smalltalk", intent)

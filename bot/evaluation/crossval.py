@@ -76,7 +76,7 @@ def cross_validate(
     for number, (training, held_out) in enumerate(splits, start=1):
         if progress is not None:
             progress.describe(f"fold {number}/{k}: training")
-        predictor = Predictor(train(training), settings)
+        predictor = Predictor(train(training, articles=knowledge.for_training()), settings)
         if progress is not None:
             progress.describe(f"fold {number}/{k}: judging")
         for example in held_out:

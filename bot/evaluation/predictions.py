@@ -62,8 +62,8 @@ class Predictor:
         fuzzy = FuzzyMatcher(model.texts, model.intents)
         never = dataclasses.replace(settings, answer_threshold=0.0)
         always = dataclasses.replace(settings, answer_threshold=math.inf)
-        self._plain = IntentParser(model.classifier, fuzzy, never)
-        self._fallback = IntentParser(model.classifier, fuzzy, always)
+        self._plain = IntentParser(model.classifier, fuzzy, never, model.evidence)
+        self._fallback = IntentParser(model.classifier, fuzzy, always, model.evidence)
 
     def predict(self, text: str, expected: str, outcome: str | None, where: str) -> Prediction:
         """Parse `text` and keep what it should have become."""

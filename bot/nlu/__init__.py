@@ -7,7 +7,7 @@ model), `fuzzy` (near-copies of examples), `parser` (a message to a ranked parse
 """
 
 from bot.nlu.language import Language, detect_language
-from bot.nlu.model import TrainedModel, ensure_trained, load, save, train
+from bot.nlu.model import ArticleText, TrainedModel, ensure_trained, load, save, train
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import IntentParser, Match, ParseResult
 from bot.nlu.training_data import (
@@ -22,6 +22,7 @@ from bot.nlu.training_data import (
 __all__ = [
     "INTENTS_DIR",
     "INTENT_NAME",
+    "ArticleText",
     "Example",
     "IntentParser",
     "Language",

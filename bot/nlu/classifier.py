@@ -16,6 +16,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
+from bot.nlu.words import WordAnalyzer, WordForms
+
 Array = np.ndarray[Any, Any]
 # Words whose character n-gram columns the scorer keeps; past this it starts afresh.
 WORD_CACHE_SIZE = 50_000
@@ -38,6 +40,10 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         C: Inverse regularisation strength of the linear model.
         cv: Folds used to fit the sigmoid calibration.
         model: "svm" (LinearSVC) or "logreg" (LogisticRegression).
+        word_forms: A third feature set of domain words (`WordAnalyzer`): "stem", or
+            "none" for the words as written; None leaves it out.
+        compounds: Let that feature set split compounds and join split words.
+        spelling: Let it correct unknown words to the nearest domain word.
     """
 
     def __init__(
@@ -47,15 +53,26 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         cv: int = 5,
         model: str = "svm",
+        word_forms: WordForms | None = "stem",
+        compounds: bool = True,
+        spelling: bool = True,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
         self.C = C
         self.cv = cv
         self.model = model
+        self.word_forms = word_forms
+        self.compounds = compounds
+        self.spelling = spelling
 
-    def features(self) -> FeatureUnion:
-        """The unfitted feature extractor: word and character TF-IDF side by side."""
+    def features(self, analyzer: WordAnalyzer | None = None) -> FeatureUnion:
+        """The unfitted feature extractor: word, character and domain-word TF-IDF."""
+        domain_words = (
+            []
+            if analyzer is None
+            else [("forms", TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, lowercase=False))]
+        )
         return FeatureUnion(
             [
                 (
@@ -76,17 +93,34 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                         lowercase=False,
                     ),
                 ),
+                *domain_words,
             ]
         )
 
-    def fit(self, texts: Sequence[str], intents: Sequence[str]) -> IntentClassifier:
-        """Fit on normalised texts and their intents."""
+    def fit(
+        self, texts: Sequence[str], intents: Sequence[str], vocabulary: Sequence[str] = ()
+    ) -> IntentClassifier:
+        """Fit on normalised texts and their intents.
+
+        Args:
+            texts: Normalised examples.
+            intents: Their intents.
+            vocabulary: More normalised text of the domain (the articles) whose words
+                the domain-word features may correct and split towards.
+        """
+        self.analyzer_: WordAnalyzer | None = None
+        if self.word_forms is not None:
+            self.analyzer_ = WordAnalyzer(
+                self.word_forms, compounds=self.compounds, spelling=self.spelling
+            ).fit([*texts, *vocabulary])
         counts = np.unique(np.asarray(intents), return_counts=True)[1]
         folds = max(2, min(self.cv, int(counts.min())))
         calibrated = CalibratedClassifierCV(
             _linear_model(self.model, self.C), method="sigmoid", cv=folds, ensemble=False
         )
-        self.pipeline_ = Pipeline([("features", self.features()), ("model", calibrated)])
+        self.pipeline_ = Pipeline(
+            [("features", self.features(self.analyzer_)), ("model", calibrated)]
+        )
         # The calibration fits one tiny sigmoid per intent; multi-threaded BLAS made each
         # fit about ten times slower on a busy 2-core machine (bench/README.md).
         with threadpool_limits(limits=1):

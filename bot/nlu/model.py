@@ -8,9 +8,10 @@ import logging
 import os
 import pickle
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +20,51 @@ import sklearn
 from bot import __version__
 from bot.config import Settings
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import IntentParser
 from bot.nlu.training_data import TrainingData
+from bot.nlu.words import WordAnalyzer
 
 logger = logging.getLogger(__name__)
 
-# Chosen by cross-validation over intents/ and the dev set (docs/nlu.md).
+# Chosen by cross-validation over intents/ and the dev sets (docs/design-notes.md).
 CLASSIFIER_PARAMS: dict[str, Any] = {
     "word_ngrams": (1, 2),
     "char_ngrams": (2, 5),
     "C": 2.0,
+    "word_forms": "stem",
+    "compounds": True,
+    "spelling": True,
 }
+# The modules whose code decides what a stored model contains: when any of them changes,
+# a model stored by the older code is retrained instead of served.
+MODEL_CODE = (
+    "normalize.py",
+    "stopwords.py",
+    "words.py",
+    "classifier.py",
+    "evidence.py",
+    "model.py",
+)
+# The intent of everything no article answers.
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What the NLU learns from one article besides the examples.
+
+    Attributes:
+        intents: The intents the article answers.
+        title: Its title: its words are evidence of those intents.
+        body: Its text: its words join the vocabulary spelling and compounds map onto.
+    """
+
+    intents: tuple[str, ...]
+    title: str
+    body: str
 
 
 @dataclass
@@ -42,8 +75,9 @@ class TrainedModel:
         classifier: The fitted IntentClassifier.
         texts: Normalised training examples (for the fuzzy fallback).
         intents: Their intents.
-        fingerprint: Hash of the examples, parameters and library versions.
+        fingerprint: Hash of the examples, articles, parameters and library versions.
         trained_at: ISO time of training.
+        evidence: The domain words each article's intents need in a message.
     """
 
     classifier: IntentClassifier
@@ -51,6 +85,7 @@ class TrainedModel:
     intents: list[str]
     fingerprint: str
     trained_at: str
+    evidence: DomainEvidence | None = None
 
     @property
     def version(self) -> str:
@@ -59,39 +94,72 @@ class TrainedModel:
 
     def parser(self, settings: Settings) -> IntentParser:
         """An IntentParser over this model with the project's thresholds."""
-        return IntentParser(self.classifier, FuzzyMatcher(self.texts, self.intents), settings.nlu)
+        return IntentParser(
+            self.classifier,
+            FuzzyMatcher(self.texts, self.intents),
+            settings.nlu,
+            evidence=self.evidence,
+        )
 
 
-def fingerprint(data: TrainingData, params: Mapping[str, Any] = CLASSIFIER_PARAMS) -> str:
+def fingerprint(
+    data: TrainingData,
+    params: Mapping[str, Any] = CLASSIFIER_PARAMS,
+    articles: Sequence[ArticleText] = (),
+) -> str:
     """Hash of everything that changes the trained model."""
     digest = hashlib.sha256()
     inputs = {
         "bot": __version__,
+        "code": code_digest(),
         "sklearn": sklearn.__version__,
         "params": dict(params),
         "examples": sorted([e.intent, e.text] for e in data.examples),
+        "articles": [[list(a.intents), a.title, a.body] for a in articles],
     }
     digest.update(json.dumps(inputs, sort_keys=True, default=list).encode())
     return digest.hexdigest()
 
 
-def train(data: TrainingData, params: Mapping[str, Any] = CLASSIFIER_PARAMS) -> TrainedModel:
-    """Fit the classifier on every example.
+@cache
+def code_digest() -> str:
+    """Hash of the source of `MODEL_CODE`."""
+    digest = hashlib.sha256()
+    for name in MODEL_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+def train(
+    data: TrainingData,
+    params: Mapping[str, Any] = CLASSIFIER_PARAMS,
+    articles: Sequence[ArticleText] = (),
+) -> TrainedModel:
+    """Fit the classifier on every example, and the domain evidence of the articles.
 
     Args:
         data: The examples.
         params: IntentClassifier parameters; the project's own by default (benchmarks
             try others).
+        articles: The articles' intents, titles and text. Without them no intent
+            needs domain evidence.
     """
     texts = [normalize(text) for text in data.texts()]
     intents = data.labels()
-    classifier = IntentClassifier(**params).fit(texts, intents)
+    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
+    classifier = IntentClassifier(**params).fit(texts, intents, vocabulary)
+    analyzer = classifier.analyzer_ or WordAnalyzer("none", compounds=False, spelling=False)
+    titles = {intent: normalize(a.title) for a in articles for intent in a.intents}
+    evidence = DomainEvidence(analyzer, titles, OUT_OF_SCOPE).fit(
+        texts, intents, titles, vocabulary
+    )
     return TrainedModel(
         classifier=classifier,
         texts=texts,
         intents=intents,
-        fingerprint=fingerprint(data, params),
+        fingerprint=fingerprint(data, params, articles),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        evidence=evidence,
     )
 
 
@@ -120,12 +188,14 @@ def load(path: Path) -> TrainedModel | None:
     return model if isinstance(model, TrainedModel) else None
 
 
-def ensure_trained(settings: Settings, data: TrainingData) -> TrainedModel:
+def ensure_trained(
+    settings: Settings, data: TrainingData, articles: Sequence[ArticleText] = ()
+) -> TrainedModel:
     """The stored model when it matches `data`, else a freshly trained and stored one."""
     model = load(settings.model_file)
-    if model is not None and model.fingerprint == fingerprint(data):
+    if model is not None and model.fingerprint == fingerprint(data, articles=articles):
         return model
     logger.info("Training the NLU model on %d examples", len(data.examples))
-    model = train(data)
+    model = train(data, articles=articles)
     save(model, settings.model_file)
     return model

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import NluSettings
-from bot.nlu.classifier import IntentClassifier
+from bot.nlu.classifier import Array, IntentClassifier
+from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
+from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
 
 RANKING_SIZE = 5
+OUT_OF_SCOPE = "out_of_scope"
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
 # A near-copy of an example almost always ranks its intent in the top 3; bench/nlu_speed.py
@@ -21,6 +24,12 @@ RANKING_SIZE = 5
 FUZZY_INTENTS = 10
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
+# Switches for bench/answer_quality.py's ablation: each step can be measured off.
+USE_SEGMENTS = True
+USE_EVIDENCE = True
+# The share of an article's score a short question keeps for each word no article uses.
+# Chosen on tests/data/dev2.tsv and cross-validation (docs/design-notes.md).
+FOREIGN_FACTOR = 0.8
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,10 @@ class ParseResult:
 class IntentParser:
     """Turns a message into a ranked ParseResult.
 
-    The classifier decides when it is confident. When it is not, a message that
+    The classifier scores the message and, in a long message, its question part
+    (`segments.question_part`) too. An article's intent keeps its score only when the
+    message carries that article's domain words (`evidence`); otherwise the score goes
+    to out_of_scope. When the classifier is still not confident, a message that
     closely resembles one training example of one of the classifier's best
     `FUZZY_INTENTS` intents takes that example's intent: this catches misspelled
     fragments the classifier's n-grams miss.
@@ -94,15 +106,32 @@ class IntentParser:
         classifier: A fitted IntentClassifier.
         fuzzy: The fuzzy matcher over the same training examples.
         settings: Thresholds from config.yml.
+        evidence: The domain words articles need; None answers without that check.
     """
 
     def __init__(
-        self, classifier: IntentClassifier, fuzzy: FuzzyMatcher, settings: NluSettings
+        self,
+        classifier: IntentClassifier,
+        fuzzy: FuzzyMatcher,
+        settings: NluSettings,
+        evidence: DomainEvidence | None = None,
     ) -> None:
         self.classifier = classifier
         self.fuzzy = fuzzy
         self.settings = settings
+        self.evidence = evidence
+        if classifier.analyzer_ is not None:
+            classifier.analyzer_.warm_up()
         self.intents = frozenset(str(c) for c in classifier.classes_)
+        classes = [str(c) for c in classifier.classes_]
+        self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
+        # Normalised example -> its intent: a message that is an example needs no evidence.
+        self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
+        self._gated = (
+            []
+            if evidence is None
+            else [(i, c) for i, c in enumerate(classes) if c in evidence.gated]
+        )
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
@@ -113,7 +142,10 @@ class IntentParser:
         language = detect_language(normalized)
         if not normalized:
             return ParseResult(text, language, ())
-        probabilities = self.classifier.predict_proba([normalized])[0]
+        probabilities = self._scores(text, normalized)
+        found = self._evidence(normalized)
+        if found is not None:
+            probabilities = self._require_evidence(probabilities, *found)
         order = probabilities.argsort()[::-1][: max(RANKING_SIZE, FUZZY_INTENTS)]
         classes = self.classifier.classes_
         ranking = [
@@ -123,10 +155,56 @@ class IntentParser:
         if ranking[0].score < self.settings.answer_threshold:
             candidates = [str(classes[i]) for i in order[:FUZZY_INTENTS]]
             hit = self.fuzzy.best(normalized, self.settings.fuzzy_threshold, candidates)
-            if hit is not None:
+            if hit is not None and self._allowed(hit.intent, found):
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
         return ParseResult(text, language, tuple(ranking[:RANKING_SIZE]))
+
+    def _scores(self, text: str, normalized: str) -> Array:
+        """Intent probabilities of the message.
+
+        In a long message the question part is scored too; it decides when it points
+        at an intent (not out_of_scope) more confidently than the whole message.
+        """
+        whole: Array = self.classifier.predict_proba([normalized])[0]
+        question = question_part(text) if USE_SEGMENTS else None
+        part = normalize(question) if question is not None else ""
+        if not part or part == normalized:
+            return whole
+        asked: Array = self.classifier.predict_proba([part])[0]
+        best = int(asked.argmax())
+        if best != self._out_of_scope and asked[best] > whole.max():
+            return asked
+        return whole
+
+    def _evidence(self, normalized: str) -> tuple[set[str], int] | None:
+        """The message's content words, and how many are foreign (short messages only:
+        a long story's many words say little); None when evidence is not checked, as
+        for a message that is one of the examples."""
+        evidence = self.evidence
+        if evidence is None or not USE_EVIDENCE or normalized in self._examples:
+            return None
+        words = evidence.content_words(normalized)
+        short = len(normalized.split()) < LONG_MESSAGE_WORDS
+        return words, len(evidence.foreign(words)) if short else 0
+
+    def _allowed(self, intent: str, found: tuple[set[str], int] | None) -> bool:
+        return found is None or self.evidence is None or self.evidence.supported(intent, found[0])
+
+    def _require_evidence(self, scores: Array, words: set[str], foreign: int) -> Array:
+        """Article intents hand their score to out_of_scope without domain evidence, and
+        part of it for each foreign word ("de glazenwasser wil via incasso betalen")."""
+        evidence = self.evidence
+        if self._out_of_scope is None or evidence is None:
+            return scores
+        scores = scores.copy()
+        kept = FOREIGN_FACTOR**foreign
+        for i, intent in self._gated:
+            share = kept if evidence.supported(intent, words) else 0.0
+            if share < 1.0:
+                scores[self._out_of_scope] += scores[i] * (1.0 - share)
+                scores[i] *= share
+        return scores
 
     def _parse_payload(self, text: str) -> ParseResult | None:
         match = PAYLOAD.match(text.strip())

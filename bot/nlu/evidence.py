@@ -1,0 +1,85 @@
+"""Domain evidence: an article is given only when the message uses words of its domain.
+
+Character n-grams let an everyday word score for an article because it shares letters
+with one ("aanzien" with "inzien"). Before a message may be answered with an article,
+it must contain at least one of that article's evidence words: a content word (as
+`WordAnalyzer` sees it: corrected, split, stemmed) that the article's examples and
+title use and that is rare in `out_of_scope`. A message without them is out of scope.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from bot.nlu.stopwords import STOPWORDS
+from bot.nlu.words import WordAnalyzer
+
+# A word is evidence of an intent when this many of its examples use it...
+MIN_EXAMPLES = 2
+# ...and its share of the intent's examples is this many times its share of out_of_scope.
+MIN_RATIO = 3.0
+
+
+class DomainEvidence:
+    """The evidence words of each gated intent, learnt from examples and titles.
+
+    Args:
+        analyzer: The fitted WordAnalyzer the classifier uses.
+        gated: Intents that need evidence (those an article answers).
+        out_of_scope: The intent of everything else; its examples tell everyday words.
+    """
+
+    def __init__(self, analyzer: WordAnalyzer, gated: Iterable[str], out_of_scope: str) -> None:
+        self.analyzer = analyzer
+        # Function words as the analyzer writes them: "kunnen" is stemmed to "kunn".
+        self.stopwords = STOPWORDS | {analyzer.form(w) for w in STOPWORDS}
+        self.gated = frozenset(gated)
+        self.out_of_scope = out_of_scope
+        self.words_: dict[str, frozenset[str]] = {}
+        self.domain_: frozenset[str] = frozenset()
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        intents: Sequence[str],
+        titles: Mapping[str, str],
+        articles: Sequence[str] = (),
+    ) -> DomainEvidence:
+        """Learn from normalised examples, the gated intents' titles and article texts."""
+        per_intent: dict[str, Counter[str]] = {}
+        sizes: Counter[str] = Counter()
+        for text, intent in zip(texts, intents, strict=True):
+            per_intent.setdefault(intent, Counter()).update(self.content_words(text))
+            sizes[intent] += 1
+        background = per_intent.get(self.out_of_scope, Counter())
+        background_size = max(1, sizes[self.out_of_scope])
+        for intent in self.gated:
+            counts = per_intent.get(intent, Counter())
+            size = max(1, sizes[intent])
+            words = {
+                word
+                for word, n in counts.items()
+                if n >= MIN_EXAMPLES and n / size >= MIN_RATIO * background[word] / background_size
+            }
+            words |= self.content_words(titles.get(intent, ""))
+            self.words_[intent] = frozenset(words)
+        domain = set().union(*(per_intent.get(i, Counter()) for i in self.gated))
+        for text in articles:
+            domain |= self.content_words(text)
+        self.domain_ = frozenset(domain)
+        return self
+
+    def content_words(self, text: str) -> set[str]:
+        """The words of a normalised text that could carry a topic."""
+        return {w for w in self.analyzer.words(text) if w not in self.stopwords and len(w) > 1}
+
+    def foreign(self, words: set[str]) -> set[str]:
+        """Content words no article's examples or text use ("glazenwasser", "whatsapp")."""
+        return {w for w in words if w.isalpha() and w not in self.domain_}
+
+    def supported(self, intent: str, words: set[str]) -> bool:
+        """Whether a message with these content words may be answered with `intent`."""
+        if intent not in self.gated:
+            return True
+        return not self.words_.get(intent, frozenset()).isdisjoint(words)

@@ -1,0 +1,75 @@
+"""Finding the question in a long message.
+
+Customers often tell a story first: "we zijn net overgestapt naar een andere bank en
+mijn boekhouder is met vakantie ... kan ik de factuur met iDEAL betalen?". Scored as a
+whole, the story outweighs the question. `question_part` splits a message into
+sentences (and a run-on sentence into clauses) and picks the part that is most likely
+the question: one that ends in "?", starts with a question word, or comes last.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A message with fewer words is scored as it is.
+LONG_MESSAGE_WORDS = 16
+# A question part this short ("hoe kan dat?") leans on the sentence before it.
+SHORT_PART_WORDS = 5
+# A sentence this long without punctuation is a run-on: split it at commas too.
+RUN_ON_WORDS = 20
+
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+CLAUSE = re.compile(r",\s+")
+# Words a question starts with (Dutch puts the verb first in a yes/no question).
+_QUESTION_WORDS = """
+    hoe waar wat wanneer waarom welke welk wie waarmee waarop kan kun kunt kunnen
+    moet moeten mag mogen is zijn heb hebt heeft hebben wil wilt zou zouden ga gaat
+    klopt bestaat werkt graag
+    how where what when why which who can could do does is are should would will may
+"""
+QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+
+
+def parts(text: str) -> list[str]:
+    """Sentences of a raw message; long sentences without punctuation split at commas."""
+    found: list[str] = []
+    for sentence in SENTENCE_END.split(text.strip()):
+        if not sentence.strip():
+            continue
+        if len(sentence.split()) > RUN_ON_WORDS:
+            found += [c for c in CLAUSE.split(sentence) if c.strip()]
+        else:
+            found.append(sentence)
+    return found
+
+
+def weight(part: str, is_last: bool) -> float:
+    """How strongly a part reads as the customer's question."""
+    words = part.lower().split()
+    score = 1.0
+    if part.rstrip().endswith("?"):
+        score += 2.0
+    if words and words[0].strip(",.!?:;'\"()") in QUESTION_WORDS:
+        score += 1.0
+    if is_last:
+        score += 0.5
+    return score
+
+
+def question_part(text: str) -> str | None:
+    """The part of a long message that asks the question; None for a short message.
+
+    A question part of only a few words is joined to the sentence before it, so
+    "Hoe kan dat?" keeps the story's topic.
+    """
+    if len(text.split()) < LONG_MESSAGE_WORDS:
+        return None
+    found = parts(text)
+    if len(found) < 2:
+        return None
+    weights = [weight(p, i == len(found) - 1) for i, p in enumerate(found)]
+    # The last of the best-weighted parts: the question usually ends the message.
+    best = max(range(len(found)), key=lambda i: (weights[i], i))
+    if len(found[best].split()) < SHORT_PART_WORDS and best > 0:
+        return f"{found[best - 1]} {found[best]}"
+    return found[best]

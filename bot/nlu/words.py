@@ -1,0 +1,205 @@
+"""Dutch word forms: spelling correction, compound splitting and stems.
+
+Customers write "faktuur", "tweestapsverificatie", "bank rekening" and "betaalde";
+the examples say "factuur", "twee staps verificatie", "bankrekening" and "betalen".
+`WordAnalyzer` maps each message onto the domain's own vocabulary (the words of
+intents/ and faq/, learnt by `fit`), so the classifier and the domain evidence see
+the same words for the same thing. Each step can be switched off to measure it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+from typing import Literal
+
+import snowballstemmer
+import wordfreq
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.nlu.normalize import normalize
+from bot.nlu.stopwords import STOPWORDS
+
+WordForms = Literal["stem", "none"]
+# Everyday words of these languages (wordfreq's "small" lists, about 30,000 words each,
+# shipped inside the package) are real words, never typos to correct.
+LANGUAGES = ("nl", "en")
+# Words shorter than this are never corrected or split: too many near neighbours.
+MIN_CORRECTED = 5
+MIN_COMPOUND = 7
+MIN_PART = 3
+# Dutch links compound parts with -s- or -e(n)- ("betaalsgegevens", "klantenportaal").
+LINKS = ("", "s", "e", "en")
+# A word seen this often in the domain's texts is trusted as spelled right.
+TRUSTED_COUNT = 2
+# Words a message repeats; past this the per-word cache starts afresh.
+CACHE_SIZE = 50_000
+
+
+class WordAnalyzer:
+    """Turns a normalised text into the domain words it means, as word n-grams.
+
+    Args:
+        forms: "stem" (Snowball's Dutch stemmer) or "none" (the words as written).
+        compounds: Split compounds into domain words and join split ones.
+        spelling: Correct unknown words to the nearest domain word.
+        ngrams: Largest n-gram of the resulting words.
+    """
+
+    def __init__(
+        self,
+        forms: WordForms = "stem",
+        compounds: bool = True,
+        spelling: bool = True,
+        ngrams: int = 2,
+    ) -> None:
+        self.forms = forms
+        self.compounds = compounds
+        self.spelling = spelling
+        self.ngrams = ngrams
+        self.vocabulary_: frozenset[str] = frozenset()
+        self.ranked_: list[str] = []
+        self._cache: dict[str, tuple[str, ...]] = {}
+        self._last: tuple[str, tuple[str, ...]] = ("", ())
+
+    def fit(self, texts: Iterable[str]) -> WordAnalyzer:
+        """Learn the domain vocabulary from normalised texts (examples and articles)."""
+        counts = Counter(word for text in texts for word in text.split() if word.isalpha())
+        # A typo in one example must not become a correction target: rare words count
+        # only when a dictionary knows them.
+        trusted = [w for w, n in counts.items() if n >= TRUSTED_COUNT or _known(w)]
+        self.ranked_ = sorted(trusted, key=lambda w: (-counts[w], w))
+        self.vocabulary_ = frozenset(trusted)
+        self._cache = {}
+        self._last = ("", ())
+        return self
+
+    def words(self, text: str) -> list[str]:
+        """The domain words of a normalised text, in order."""
+        # The classifier and the domain evidence ask for the same message in a row.
+        if text == self._last[0]:
+            return list(self._last[1])
+        raw = text.split()
+        result: list[str] = []
+        for word in raw:
+            result += self._word(word)
+        if self.compounds:
+            result += self._joined(raw)
+        self._last = (text, tuple(result))
+        return result
+
+    def __call__(self, text: str) -> list[str]:
+        """Word n-grams of `words(text)`: the analyzer of a TfidfVectorizer."""
+        words = self.words(text)
+        grams = list(words)
+        for n in range(2, self.ngrams + 1):
+            grams += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+        return grams
+
+    def warm_up(self) -> None:
+        """Load the everyday word lists now, not while answering the first customer."""
+        if self.spelling:
+            everyday_words()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        state["_last"] = ("", ())
+        return state
+
+    def _word(self, word: str) -> tuple[str, ...]:
+        cached = self._cache.get(word)
+        if cached is None:
+            cached = tuple(self.form(w) for w in self._domain_words(word))
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[word] = cached
+        return cached
+
+    def _domain_words(self, word: str) -> list[str]:
+        if word in self.vocabulary_ or not word.isalpha():
+            return [word]
+        if self.compounds and len(word) >= MIN_COMPOUND:
+            parts = self._split(word)
+            if parts:
+                return parts
+        if self.spelling and len(word) >= MIN_CORRECTED and not _known(word):
+            corrected = self._correct(word)
+            if corrected:
+                return [corrected]
+        return [word]
+
+    def _split(self, word: str) -> list[str] | None:
+        """Two or three domain words that make up `word`, longest first part first.
+
+        A part may not be a function word: "whatsapp" is not "what" + "app".
+        """
+        for cut in range(len(word) - MIN_PART, MIN_PART - 1, -1):
+            head, tail = word[:cut], word[cut:]
+            for link in LINKS:
+                if link and not head.endswith(link):
+                    continue
+                stem = head[: len(head) - len(link)]
+                if len(stem) < MIN_PART or not self._part(stem):
+                    continue
+                if self._part(tail):
+                    return [stem, tail]
+                rest = self._split_two(tail)
+                if rest:
+                    return [stem, *rest]
+        return None
+
+    def _split_two(self, word: str) -> list[str] | None:
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+            head, tail = word[:cut], word[cut:]
+            if not self._part(tail):
+                continue
+            for link in LINKS:
+                stem = head[: len(head) - len(link)] if link else head
+                if (not link or head.endswith(link)) and self._part(stem):
+                    return [stem, tail]
+        return None
+
+    def _part(self, word: str) -> bool:
+        return word in self.vocabulary_ and word not in STOPWORDS
+
+    def _correct(self, word: str) -> str | None:
+        """The most frequent domain word within one or two edits (a swap is one)."""
+        allowed = 1 if len(word) < 8 else 2
+        found = process.extractOne(word, self.ranked_, scorer=OSA.distance, score_cutoff=allowed)
+        return None if found is None else str(found[0])
+
+    def _joined(self, raw: list[str]) -> list[str]:
+        """Domain words written apart: "bank rekening", "fac tuur", "twee staps verificatie"."""
+        joined: list[str] = []
+        for size in (2, 3):
+            for i in range(len(raw) - size + 1):
+                word = "".join(raw[i : i + size])
+                if word in self.vocabulary_ and len(word) >= MIN_COMPOUND:
+                    joined.append(self.form(word))
+        return joined
+
+    def form(self, word: str) -> str:
+        """The word in the form the features use: its stem, or itself."""
+        if self.forms == "stem":
+            return str(_STEMMER.stemWord(word))
+        return word
+
+
+_STEMMER = snowballstemmer.stemmer("dutch")
+
+
+@cache
+def everyday_words() -> frozenset[str]:
+    """Common Dutch and English words, accents removed as `normalize` removes them."""
+    words: set[str] = set()
+    for lang in LANGUAGES:
+        words |= {normalize(w) for w in wordfreq.get_frequency_dict(lang, wordlist="small")}
+    return frozenset(words)
+
+
+def _known(word: str) -> bool:
+    """Whether the word is an everyday word (then it is not a typo)."""
+    return word in everyday_words()

@@ -1,0 +1,225 @@
+"""Understanding what customers mean (bot/nlu/words.py, segments.py, evidence.py, parser.py).
+
+The word steps are tested on a small vocabulary; the long-message and domain-evidence
+steps on the real project's model, since what they decide depends on what it learnt.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.nlu import normalize
+from bot.nlu import parser as nlu_parser
+from bot.nlu.evidence import DomainEvidence
+from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part
+from bot.nlu.words import WordAnalyzer
+
+DOMAIN = [
+    "hoe zet ik twee staps verificatie aan",
+    "twee factor verificatie instellen",
+    "een extra stap bij het inloggen",
+    "mijn factuur betalen",
+    "factuur betalen met ideal",
+    "nieuwe bankrekening voor de incasso",
+    "bankrekening wijzigen",
+    "waar vind ik mijn facturen",
+]
+
+
+@pytest.fixture(scope="module")
+def words() -> WordAnalyzer:
+    return WordAnalyzer("none").fit(DOMAIN)
+
+
+# --- word forms --------------------------------------------------------------------------
+
+
+def test_an_unknown_misspelling_becomes_the_nearest_domain_word(words: WordAnalyzer) -> None:
+    assert words.words("faktuur betalen") == ["factuur", "betalen"]
+    assert words.words("fatcuur") == ["factuur"]  # a swap of two letters is one edit
+
+
+def test_a_real_word_is_never_corrected_into_a_domain_word(words: WordAnalyzer) -> None:
+    # "natuur" is one edit from nothing here, but "factuur"-like words that a dictionary
+    # knows must stay what they are.
+    assert words.words("natuur") == ["natuur"]
+    assert words.words("inzien") == ["inzien"]
+
+
+def test_a_compound_splits_into_domain_words(words: WordAnalyzer) -> None:
+    # "twee" + "stap" + the linking s + "verificatie"
+    assert words.words("tweestapsverificatie") == ["twee", "stap", "verificatie"]
+    assert words.words("factuurbetalen") == ["factuur", "betalen"]
+
+
+def test_a_compound_written_apart_is_joined(words: WordAnalyzer) -> None:
+    assert "bankrekening" in words.words("mijn bank rekening")
+
+
+def test_function_words_are_never_compound_parts() -> None:
+    analyzer = WordAnalyzer("none", spelling=False).fit(["what app", "what", "app"])
+    assert analyzer.words("whatsapp") == ["whatsapp"]
+
+
+def test_each_step_can_be_switched_off() -> None:
+    plain = WordAnalyzer("none", compounds=False, spelling=False).fit(DOMAIN)
+    assert plain.words("faktuur tweestapsverificatie") == ["faktuur", "tweestapsverificatie"]
+    assert "bankrekening" not in plain.words("bank rekening")
+
+
+def test_stems_give_one_form_for_inflections() -> None:
+    stems = WordAnalyzer("stem").fit(DOMAIN)
+    assert stems.words("facturen") == stems.words("factuur")
+    assert stems.words("betaalde") == stems.words("betalen")
+
+
+def test_the_analyzer_gives_word_bigrams_and_pickles_without_its_cache(
+    words: WordAnalyzer,
+) -> None:
+    assert words("factuur betalen") == ["factuur", "betalen", "factuur betalen"]
+    restored = pickle.loads(pickle.dumps(words))
+    assert restored._cache == {}
+    assert restored.words("faktuur") == ["factuur"]
+
+
+# --- long messages -----------------------------------------------------------------------
+
+
+STORY = (
+    "Goedemiddag, wij hebben een kleine webshop in kinderkleding en mijn boekhouder is "
+    "deze maand met vakantie, dus ik doe alles zelf. Onze bank is ook nog veranderd. "
+    "Kan ik de factuur van jullie gewoon met iDEAL betalen?"
+)
+
+
+def test_a_long_message_is_split_into_sentences_and_a_long_sentence_into_clauses() -> None:
+    assert parts(STORY) == [
+        "Goedemiddag",
+        "wij hebben een kleine webshop in kinderkleding en mijn boekhouder is deze maand "
+        "met vakantie",
+        "dus ik doe alles zelf.",
+        "Onze bank is ook nog veranderd.",
+        "Kan ik de factuur van jullie gewoon met iDEAL betalen?",
+    ]
+
+
+def test_the_question_part_is_the_sentence_that_asks() -> None:
+    assert question_part(STORY) == "Kan ik de factuur van jullie gewoon met iDEAL betalen?"
+
+
+def test_a_short_question_part_keeps_the_sentence_before_it() -> None:
+    text = (
+        "Ik kreeg vanochtend een mail van jullie. Daarin stond dat de automatische incasso "
+        "niet gelukt is. Hoe kan dat?"
+    )
+    assert (
+        question_part(text)
+        == "Daarin stond dat de automatische incasso niet gelukt is. Hoe kan dat?"
+    )
+
+
+def test_a_short_message_has_no_question_part() -> None:
+    short = "kan ik met ideal betalen? graag snel antwoord."
+    assert len(short.split()) < LONG_MESSAGE_WORDS
+    assert question_part(short) is None
+
+
+def test_a_run_on_sentence_is_split_at_commas() -> None:
+    text = (
+        "mijn vrouw deed altijd de rekeningen maar die ligt nu in het ziekenhuis dus nu "
+        "moet ik het doen en ik snap er niet veel van, kan ik jullie nota gewoon overmaken"
+    )
+    assert question_part(text) == "kan ik jullie nota gewoon overmaken"
+
+
+# --- the real model ----------------------------------------------------------------------
+
+
+def test_the_question_in_a_story_is_answered(trained_assistant: Assistant) -> None:
+    parse = trained_assistant.parser.parse(STORY)
+    assert parse.intent == "pay_with_ideal"
+    assert parse.confidence >= trained_assistant.project.settings.nlu.answer_threshold
+
+
+def test_without_the_question_part_the_story_weighs_in(
+    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_part = trained_assistant.parser.parse(STORY).confidence
+    monkeypatch.setattr(nlu_parser, "USE_SEGMENTS", False)
+    assert trained_assistant.parser.parse(STORY).confidence < with_part
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "de incasso van de sportschool is mislukt en nu rekenen ze extra kosten",
+        "waar in mijn huurcontract staan de voorwaarden over huurverhoging",
+    ],
+)
+def test_article_words_about_someone_elses_business_are_not_answered(
+    trained_assistant: Assistant, text: str
+) -> None:
+    parse = trained_assistant.parser.parse(text)
+    settings = trained_assistant.project.settings.nlu
+    article_intents = trained_assistant.article_intents
+    assert not (parse.intent in article_intents and parse.confidence >= settings.answer_threshold)
+
+
+def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
+    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "de glazenwasser wil voortaan via incasso betalen, is dat veilig?"
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    assert "glazenwasser" in evidence.foreign(evidence.content_words(normalize(text)))
+    discounted = trained_assistant.parser.parse(text)
+    monkeypatch.setattr(nlu_parser, "FOREIGN_FACTOR", 1.0)
+    plain = trained_assistant.parser.parse(text)
+    assert plain.intent == discounted.intent == "direct_debit_mandate"
+    assert discounted.confidence < plain.confidence
+
+
+def test_a_message_that_is_an_example_needs_no_evidence(trained_assistant: Assistant) -> None:
+    parser = trained_assistant.parser
+    example, intent = next(
+        (text, intent)
+        for text, intent in zip(parser.fuzzy.texts, parser.fuzzy.intents, strict=True)
+        if intent == "pay_with_ideal"
+    )
+    assert parser.parse(example).intent == intent
+
+
+def test_a_message_without_domain_words_gives_its_article_score_to_out_of_scope(
+    trained_assistant: Assistant,
+) -> None:
+    evidence = trained_assistant.model.evidence
+    assert isinstance(evidence, DomainEvidence)
+    words = evidence.content_words(normalize("ik wil mijn oma opzoeken"))
+    assert not any(evidence.supported(intent, words) for intent in evidence.gated)
+    parse = trained_assistant.parser.parse("ik wil mijn oma opzoeken")
+    assert parse.intent == "out_of_scope"
+
+
+def test_every_article_intent_has_evidence_words_without_function_words(
+    trained_assistant: Assistant,
+) -> None:
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    assert evidence.gated == trained_assistant.article_intents
+    for intent in evidence.gated:
+        found = evidence.words_[intent]
+        assert len(found) >= 10, intent
+        assert not found & {"de", "het", "ik", "kunnen", "the", "pcpatrol"}, intent
+
+
+def test_customers_words_reach_their_article(trained_assistant: Assistant) -> None:
+    # One misspelling, one compound, one word form: each must still find its article.
+    for text, intent in [
+        ("faktuur kwijt waar vind ik die", "view_invoices"),
+        ("tweestapsverificatie aanzetten", "enable_two_factor_auth"),
+        ("de incasso is geweigerd door de bank", "failed_direct_debit"),
+    ]:
+        assert trained_assistant.parser.parse(text).intent == intent, text
