@@ -103,7 +103,7 @@ def training_data(pairs: Pairs, folder: Path) -> TrainingData:
 
 def parser_of(model: TrainedModel) -> IntentParser:
     """The production parser over `model`, with the project's thresholds (config.yml)."""
-    return model.parser(load_settings(PROJECT_DIR))
+    return model.parser(load_settings(PROJECT_DIR).nlu)
 
 
 def predict(parser: IntentParser, texts: Sequence[str]) -> Predictions:

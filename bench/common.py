@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -18,11 +19,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 SHARED_DIR = PROJECT_DIR.parent / "shared"
 DEV = PROJECT_DIR / "tests" / "data" / "dev.tsv"
+# What a benchmark's figures depend on, for the commit they record.
+MEASURED = ("bot", "actions", "bench", "intents", "faq", "config.yml", "responses.yml")
+DEV2 = PROJECT_DIR / "tests" / "data" / "dev2.tsv"
 
 
-def dev_messages() -> list[str]:
-    """The message column of tests/data/dev.tsv (never the held-out set)."""
-    with DEV.open(encoding="utf-8", newline="") as handle:
+def dev_messages(path: Path = DEV) -> list[str]:
+    """The message column of a dev set (never a held-out set)."""
+    with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [row[0] for row in rows[1:] if row and row[0].strip()]
 
@@ -75,9 +79,12 @@ def _cell(value: object) -> str:
 def write_result(name: str, figures: dict[str, Any], started: float) -> Path:
     """Store a run as bench/results/NAME.json with the machine and the time it took."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    main = sys.modules["__main__"].__spec__
+    module = main.name if main is not None else f"bench.{name}"
     record = {
         "benchmark": name,
-        "command": f".venv/bin/python -m bench.{name} " + " ".join(sys.argv[1:]),
+        "command": f".venv/bin/python -m {module} " + " ".join(sys.argv[1:]),
+        "commit": commit(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),
@@ -86,6 +93,18 @@ def write_result(name: str, figures: dict[str, Any], started: float) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def commit() -> str:
+    """The git commit measured, with "+changes" when the working tree differs from it."""
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True)
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    head = git("rev-parse", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", *MEASURED)
+    return f"{head}+changes" if changed else head
 
 
 def free_port() -> int:

@@ -61,7 +61,7 @@ from bench.common import (
     percentile,
     table,
 )
-from bench.serving import HOST, bot_command, ensure_model, project_copy, serving
+from bench.serving import BENCH_LIMITS, HOST, bot_command, ensure_model, project_copy, serving
 
 SCENARIOS = {1: "one instance, SQLite", 2: "two instances, Redis"}
 SCENARIO_NAMES = {1: "one-sqlite", 2: "two-redis"}
@@ -72,13 +72,6 @@ CONNECT_TIMEOUT = 30.0
 BUTTON_SHARE = 0.5  # of the feedback questions a customer answers
 YES_SHARE = 0.7  # of those answers that are Ja
 FEEDBACK_PAYLOADS = {"/affirm": "Ja", "/deny": "Nee"}
-# Limits of the bench config: far above what 200 customers on one address send, so the
-# rate limiter (config.yml limits) never refuses a benchmark message or socket.
-BENCH_LIMITS = {
-    "messages_per_minute_per_sender": 10_000,
-    "messages_per_minute_per_address": 1_000_000,
-    "websockets_per_address": 100_000,
-}
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_PREFIX = "bench"
 ERROR_KINDS = ("connect", "error_frame", "timeout", "unexpected_close", "no_reply")

@@ -157,11 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensure_model()
     figures = run(args.conversations, args.messages, args.clients, None)
     print(report(figures))
+    failed = figures["drive"]["failures"]
     if args.baseline is not None:
         before = run(args.conversations, args.messages, args.clients, args.baseline)
         figures["baseline"] = {"code": str(args.baseline), **before}
         print(f"\nbaseline code ({args.baseline}):")
         print(report(before))
+        failed += before["drive"]["failures"]
+    if failed:
+        # A run in which requests failed measured something else: record nothing.
+        print(f"FAILED: {failed} requests failed; nothing recorded", file=sys.stderr)
+        return 1
     print(f"written to {write_result('memory', figures, started)}")
     return 0
 

@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.nlu_speed [--sizes 100,1000,5000] [--train-budget 900]
 
-Today's data: the project's intents/ trained with bot.nlu.model.train, parsed with
-IntentParser.parse (normalise, classify, fuzzy fallback) over the messages of
-tests/data/dev.tsv, each parse timed alone. Synthetic sets (bench/synthetic.py) of
+Today's data: the project's intents/ and articles trained with bot.nlu.model.train, parsed
+with IntentParser.parse (normalise, classify with the question part of long messages,
+domain evidence, fuzzy fallback) over the messages of tests/data/dev.tsv and dev2.tsv
+(long stories included), each parse timed alone. Synthetic sets (bench/synthetic.py) of
 N intents x 20 examples the same way, each trained in a child process under a time and
 memory budget. The fuzzy fallback is timed both ways in the same run: against the
 examples of the classifier's best intents (the parser's way) and against every example
@@ -26,12 +27,13 @@ from typing import Any
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from bench.common import PROJECT_DIR, dev_messages, percentile, table, write_result
+from bench.common import DEV2, PROJECT_DIR, dev_messages, percentile, table, write_result
 from bench.synthetic import Generator
 from bot.config import NluSettings, load_settings
+from bot.knowledge import load_knowledge
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.fuzzy import FuzzyHit, FuzzyMatcher
-from bot.nlu.model import CLASSIFIER_PARAMS, TrainedModel, train
+from bot.nlu.model import CLASSIFIER_PARAMS, ArticleText, TrainedModel, train
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import FUZZY_INTENTS, IntentParser
 from bot.nlu.training_data import TrainingData, load_training_data
@@ -107,7 +109,9 @@ def fallback_check(
     """Whether the pre-filtered fallback finds the same example as the full scan, on
     `messages` and on 500 misspelled copies of training examples (for those, also how
     often each finds the copy's own intent)."""
-    parser = IntentParser(model.classifier, FuzzyMatcher(model.texts, model.intents), settings)
+    parser = IntentParser(
+        model.classifier, FuzzyMatcher(model.texts, model.intents), settings, model.evidence
+    )
     found = dict.fromkeys(
         ("consulted", "full_scan_hits", "different_hits", "full_scan_right", "prefiltered_right"),
         0,
@@ -137,8 +141,10 @@ def both_ways(
     model: TrainedModel, settings: NluSettings, messages: Sequence[str], rounds: int
 ) -> dict[str, Any]:
     """Parse figures with the pre-filtered fallback and with the full scan, side by side."""
-    now = IntentParser(model.classifier, FuzzyMatcher(model.texts, model.intents), settings)
-    before = IntentParser(model.classifier, FullScanMatcher(model.texts, model.intents), settings)
+    fuzzy = FuzzyMatcher(model.texts, model.intents)
+    now = IntentParser(model.classifier, fuzzy, settings, model.evidence)
+    full_scan = FullScanMatcher(model.texts, model.intents)
+    before = IntentParser(model.classifier, full_scan, settings, model.evidence)
     return {
         "prefiltered": parse_figures(now, messages, rounds),
         "full_scan": parse_figures(before, messages, rounds),
@@ -146,9 +152,11 @@ def both_ways(
     }
 
 
-def timed_train(data: TrainingData) -> tuple[TrainedModel, float]:
+def timed_train(
+    data: TrainingData, articles: Sequence[ArticleText] = ()
+) -> tuple[TrainedModel, float]:
     start = time.perf_counter()
-    model = train(data)
+    model = train(data, articles=articles)
     return model, time.perf_counter() - start
 
 
@@ -156,15 +164,17 @@ def today(rounds: int, trainings: int) -> dict[str, Any]:
     """Figures for the project's own intents/ and the dev messages."""
     settings = load_settings(PROJECT_DIR).nlu
     data = load_training_data(PROJECT_DIR)
-    runs = [timed_train(data) for _ in range(trainings)]
+    articles = load_knowledge(PROJECT_DIR).for_training()
+    runs = [timed_train(data, articles) for _ in range(trainings)]
     model = runs[-1][0]
+    messages = [*dev_messages(), *dev_messages(DEV2)]
     return {
         "intents": len(data.intents),
         "examples": len(data.examples),
         "train_s": statistics.median(s for _, s in runs),
         "model_bytes": len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)),
-        "messages": len(dev_messages()),
-        **both_ways(model, settings, dev_messages(), rounds),
+        "messages": len(messages),
+        **both_ways(model, settings, messages, rounds),
     }
 
 

@@ -13,16 +13,26 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import yaml
+
 from bench.common import PROJECT_DIR, wait_for_port
 
 HOST = "127.0.0.1"
 PROJECT_FILES = ("config.yml", "responses.yml", "faq", "intents", "models")
+# Limits of the bench config: far above what a benchmark's clients on one address send,
+# so the rate limiter (config.yml limits) never refuses a benchmark message or socket.
+BENCH_LIMITS = {
+    "messages_per_minute_per_sender": 10_000,
+    "messages_per_minute_per_address": 1_000_000,
+    "websockets_per_address": 100_000,
+}
 BOT = PROJECT_DIR / ".venv" / "bin" / "pcpatrol-bot"
 
 
 def project_copy(target: Path, with_model: bool = True) -> Path:
     """The project's config, articles, responses and intents (and stored model) in
-    `target`, so the benchmark's conversations go to a store of their own."""
+    `target`, so the benchmark's conversations go to a store of their own; its config
+    has the rate limits raised to `BENCH_LIMITS`."""
     target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         source = PROJECT_DIR / name
@@ -32,6 +42,10 @@ def project_copy(target: Path, with_model: bool = True) -> Path:
             shutil.copytree(source, target / name)
         elif source.exists():
             shutil.copy2(source, target / name)
+    config_path = target / "config.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config.setdefault("limits", {}).update(BENCH_LIMITS)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), "utf-8")
     return target
 
 

@@ -82,7 +82,7 @@ class Assistant:
     ) -> None:
         self.project = project
         self.model = model
-        self.parser: IntentParser = model.parser(project.settings)
+        self.parser: IntentParser = model.parser(project.settings.nlu)
         self.runner = runner
         self.article_intents = frozenset(project.knowledge.intents)
         self.domain = _domain(model, runner)

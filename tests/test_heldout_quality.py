@@ -37,12 +37,37 @@ def test_heldout_messages_are_never_training_examples(assistant: Assistant, path
     assert leaked == []
 
 
+# Floors a little under the figures of the README's "Answer quality", so a change cannot
+# quietly undo them (the figures themselves come from bench/answer_quality.py).
+
+
 async def test_heldout_answer_quality(assistant: Assistant) -> None:
     cases = read_tests(HELDOUT, [a.id for a in assistant.project.knowledge.articles])
     assert len(cases) >= 150
     metrics = (await evaluate(assistant, cases)).metrics()
     print(metrics)
-    assert metrics["answer_accuracy"] >= 0.90
-    assert metrics["wrong_answer_rate"] <= 0.03
-    assert metrics["escalation_recall"] >= 0.85
+    assert metrics["answer_accuracy"] >= 0.94
+    assert metrics["wrong_answer_rate"] <= 0.015
+    assert metrics["escalation_recall"] >= 0.94
+    assert metrics["smalltalk_accuracy"] >= 0.92
+
+
+async def test_second_heldout_answer_quality(assistant: Assistant) -> None:
+    cases = read_tests(HELDOUT2, [a.id for a in assistant.project.knowledge.articles])
+    assert len(cases) >= 500
+    report = await evaluate(assistant, cases)
+    metrics = report.metrics()
+    right = {kind: n / total for kind, (n, total) in report.correct_by_kind().items()}
+    print(metrics, right)
+    assert metrics["answer_accuracy"] >= 0.89
+    assert metrics["wrong_answer_rate"] <= 0.01
+    assert metrics["escalation_recall"] >= 0.95
     assert metrics["smalltalk_accuracy"] >= 0.90
+    assert right["long"] >= 0.95
+
+
+async def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
+    cases = read_tests(OUT_OF_DOMAIN, [a.id for a in assistant.project.knowledge.articles])
+    assert len(cases) >= 300
+    answered = (await evaluate(assistant, cases)).metrics()["wrong_answer_rate"]
+    assert answered <= 0.02  # every answer to these is a wrong one

@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 
 from bot.config import NluSettings
-from bot.nlu import IntentParser, ParseResult, TrainedModel
-from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu import ParseResult, TrainedModel
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,10 @@ class Predictor:
     """
 
     def __init__(self, model: TrainedModel, settings: NluSettings) -> None:
-        # As TrainedModel.parser builds it; one fuzzy matcher serves both parsers.
-        fuzzy = FuzzyMatcher(model.texts, model.intents)
         never = dataclasses.replace(settings, answer_threshold=0.0)
         always = dataclasses.replace(settings, answer_threshold=math.inf)
-        self._plain = IntentParser(model.classifier, fuzzy, never, model.evidence)
-        self._fallback = IntentParser(model.classifier, fuzzy, always, model.evidence)
+        self._plain = model.parser(never)
+        self._fallback = model.parser(always)
 
     def predict(self, text: str, expected: str, outcome: str | None, where: str) -> Prediction:
         """Parse `text` and keep what it should have become."""

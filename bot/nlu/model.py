@@ -18,7 +18,7 @@ from typing import Any
 import sklearn
 
 from bot import __version__
-from bot.config import Settings
+from bot.config import NluSettings, Settings
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
@@ -92,12 +92,12 @@ class TrainedModel:
         """Short model version for /health and logs."""
         return self.fingerprint[:12]
 
-    def parser(self, settings: Settings) -> IntentParser:
-        """An IntentParser over this model with the project's thresholds."""
+    def parser(self, settings: NluSettings) -> IntentParser:
+        """An IntentParser over this model with these thresholds."""
         return IntentParser(
             self.classifier,
             FuzzyMatcher(self.texts, self.intents),
-            settings.nlu,
+            settings,
             evidence=self.evidence,
         )
 

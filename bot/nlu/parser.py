@@ -120,8 +120,6 @@ class IntentParser:
         self.fuzzy = fuzzy
         self.settings = settings
         self.evidence = evidence
-        if classifier.analyzer_ is not None:
-            classifier.analyzer_.warm_up()
         self.intents = frozenset(str(c) for c in classifier.classes_)
         classes = [str(c) for c in classifier.classes_]
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None

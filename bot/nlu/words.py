@@ -15,7 +15,6 @@ from functools import cache
 from typing import Literal
 
 import snowballstemmer
-import wordfreq
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -60,6 +59,7 @@ class WordAnalyzer:
         self.spelling = spelling
         self.ngrams = ngrams
         self.vocabulary_: frozenset[str] = frozenset()
+        self.everyday_: frozenset[str] = frozenset()
         self.ranked_: list[str] = []
         self._cache: dict[str, tuple[str, ...]] = {}
         self._last: tuple[str, tuple[str, ...]] = ("", ())
@@ -67,9 +67,11 @@ class WordAnalyzer:
     def fit(self, texts: Iterable[str]) -> WordAnalyzer:
         """Learn the domain vocabulary from normalised texts (examples and articles)."""
         counts = Counter(word for text in texts for word in text.split() if word.isalpha())
+        # Kept with the model, so serving a stored model never loads wordfreq (14 MB).
+        self.everyday_ = everyday_words()
         # A typo in one example must not become a correction target: rare words count
-        # only when a dictionary knows them.
-        trusted = [w for w, n in counts.items() if n >= TRUSTED_COUNT or _known(w)]
+        # only when they are everyday words.
+        trusted = [w for w, n in counts.items() if n >= TRUSTED_COUNT or w in self.everyday_]
         self.ranked_ = sorted(trusted, key=lambda w: (-counts[w], w))
         self.vocabulary_ = frozenset(trusted)
         self._cache = {}
@@ -98,11 +100,6 @@ class WordAnalyzer:
             grams += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
         return grams
 
-    def warm_up(self) -> None:
-        """Load the everyday word lists now, not while answering the first customer."""
-        if self.spelling:
-            everyday_words()
-
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_cache"] = {}
@@ -125,7 +122,7 @@ class WordAnalyzer:
             parts = self._split(word)
             if parts:
                 return parts
-        if self.spelling and len(word) >= MIN_CORRECTED and not _known(word):
+        if self.spelling and len(word) >= MIN_CORRECTED and word not in self.everyday_:
             corrected = self._correct(word)
             if corrected:
                 return [corrected]
@@ -194,12 +191,9 @@ _STEMMER = snowballstemmer.stemmer("dutch")
 @cache
 def everyday_words() -> frozenset[str]:
     """Common Dutch and English words, accents removed as `normalize` removes them."""
+    import wordfreq  # only when training: its import alone costs 14 MB
+
     words: set[str] = set()
     for lang in LANGUAGES:
         words |= {normalize(w) for w in wordfreq.get_frequency_dict(lang, wordlist="small")}
     return frozenset(words)
-
-
-def _known(word: str) -> bool:
-    """Whether the word is an everyday word (then it is not a typo)."""
-    return word in everyday_words()

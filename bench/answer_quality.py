@@ -1,0 +1,240 @@
+"""Answer quality on the held-out sets, per kind of message, and the ablation table.
+
+    .venv/bin/python -m bench.answer_quality                 # this checkout's figures
+    .venv/bin/python -m bench.answer_quality --ablation      # each NLU step switched off alone
+    .venv/bin/python -m bench.answer_quality --baseline DIR  # the code of DIR on the same sets
+
+Each message is judged as the first message of a new conversation, through the whole
+assistant (NLU, policy, actions), as `pcpatrol-bot evaluate --tests` does. The rows are
+read here rather than with `bot.evaluate.read_tests`, so a baseline checkout whose
+reader knows only two columns is measured on the same rows. The sets are never trained
+on; the settings were chosen on tests/data/dev*.tsv and cross-validation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import importlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import PROJECT_DIR, table, write_result
+
+DATA = PROJECT_DIR / "tests" / "data"
+SETS = {
+    "heldout": DATA / "heldout.tsv",
+    "heldout2": DATA / "heldout2.tsv",
+    "out_of_domain": DATA / "out_of_domain.tsv",
+}
+ESCALATE, SMALLTALK = "escalate", "smalltalk"
+
+
+def read_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(text, expected, kind) per row; kind is "" in a two-column file."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    found = []
+    for row in rows[1:]:
+        if row and row[0].strip():
+            found.append((row[0], row[1].strip(), row[2].strip() if len(row) > 2 else ""))
+    return found
+
+
+def figures(outcomes: Sequence[tuple[str, str, str, str | None]]) -> dict[str, Any]:
+    """The README's figures from (expected, kind, action, article) per row."""
+    articles = [o for o in outcomes if o[0] not in (ESCALATE, SMALLTALK)]
+    escalate = [o for o in outcomes if o[0] == ESCALATE]
+    smalltalk = [o for o in outcomes if o[0] == SMALLTALK]
+
+    def right(o: tuple[str, str, str, str | None]) -> bool:
+        expected, _, action, article = o
+        if expected in (ESCALATE, SMALLTALK):
+            return action == expected
+        return action == "answer" and article == expected
+
+    def share(part: Sequence[object], whole: Sequence[object]) -> float | None:
+        return round(len(part) / len(whole), 4) if whole else None
+
+    kinds: dict[str, list[tuple[str, str, str, str | None]]] = {}
+    for o in outcomes:
+        kinds.setdefault(o[1] or "all", []).append(o)
+    return {
+        "rows": len(outcomes),
+        "answer_accuracy": share([o for o in articles if right(o)], articles),
+        "wrong_answer_rate": share(
+            [o for o in outcomes if o[2] == "answer" and o[3] != o[0]], outcomes
+        ),
+        "answered_with_an_article": share([o for o in outcomes if o[2] == "answer"], outcomes),
+        "escalation_recall": share([o for o in escalate if right(o)], escalate),
+        "smalltalk_accuracy": share([o for o in smalltalk if right(o)], smalltalk),
+        "right_by_kind": {k: share([o for o in v if right(o)], v) for k, v in kinds.items()},
+    }
+
+
+async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[str, Any]:
+    """Load the assistant of `code_dir` on `project` and judge every row of every set."""
+    use_code(code_dir)
+    assistant_module = importlib.import_module("bot.assistant")
+    policy = importlib.import_module("bot.policy")
+    assistant = assistant_module.Assistant.load(project)
+    knowledge = assistant.project.knowledge
+    results: dict[str, Any] = {}
+    for name, path in sets.items():
+        outcomes = []
+        for text, expected, kind in read_rows(path):
+            turn = await assistant.handle("bench", text, policy.ConversationState())
+            decision = turn.decision
+            article = knowledge.for_intent(decision.intent) if decision.intent else None
+            outcomes.append(
+                (
+                    expected,
+                    kind,
+                    decision.kind,
+                    article.id if article is not None and decision.kind == "answer" else None,
+                )
+            )
+        results[name] = figures(outcomes)
+    return results
+
+
+_loaded_from: list[Path] = [PROJECT_DIR]
+
+
+def use_code(code_dir: Path) -> None:
+    """Import `bot` and `actions` from `code_dir` from now on (a baseline checkout)."""
+    if _loaded_from[-1] == code_dir:
+        return
+    sys.path[:] = [p for p in sys.path if p != str(_loaded_from[-1])]
+    sys.path.insert(0, str(code_dir))
+    for name in [m for m in sys.modules if m == "bot" or m.startswith(("bot.", "actions"))]:
+        del sys.modules[name]
+    _loaded_from.append(code_dir)
+
+
+def project_copy(source: Path, target: Path) -> Path:
+    """The project's data in a new folder of its own, with its own model file."""
+    target.mkdir()
+    for name in ("config.yml", "responses.yml"):
+        shutil.copy(source / name, target / name)
+    for folder in ("faq", "intents"):
+        shutil.copytree(source / folder, target / folder)
+    return target
+
+
+# The commit before the understanding work: its intents/ are "the examples as before".
+BEFORE = "b456e60"
+
+
+def ablations() -> dict[str, tuple[Callable[[], None], tuple[str, ...]]]:
+    """Each step switched off alone: a change to this process's settings, and the
+    intents/ files to take from `BEFORE` instead of this checkout."""
+    from bot.nlu import model, parser
+
+    def classifier(**change: Any) -> Callable[[], None]:
+        return lambda: model.CLASSIFIER_PARAMS.update(change)
+
+    def setting(name: str, value: object) -> Callable[[], None]:
+        return lambda: setattr(parser, name, value)
+
+    def nothing() -> None:
+        pass
+
+    articles = ("intents/account.yml", "intents/billing.yml", "intents/general.yml")
+    return {
+        "all steps": (nothing, ()),
+        "2 no question part of long messages": (setting("USE_SEGMENTS", False), ()),
+        "3 no domain-word features at all": (classifier(word_forms=None), ()),
+        "3 words as written (no stems)": (classifier(word_forms="none"), ()),
+        "3 no compound splitting": (classifier(compounds=False), ()),
+        "3 no spelling correction": (classifier(spelling=False), ()),
+        "4 article examples as before": (nothing, articles),
+        "5 no domain evidence": (setting("USE_EVIDENCE", False), ()),
+        "5 no foreign-word discount": (setting("FOREIGN_FACTOR", 1.0), ()),
+        "5 out_of_scope examples as before": (nothing, ("intents/out_of_scope.yml",)),
+    }
+
+
+def files_before(project: Path, paths: Sequence[str]) -> None:
+    """Replace the project's copies of `paths` with their text at `BEFORE`."""
+    for path in paths:
+        text = subprocess.run(
+            ["git", "show", f"{BEFORE}:{path}"],
+            cwd=PROJECT_DIR,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        (project / path).write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", type=Path, help="a checkout of the code before")
+    parser.add_argument("--ablation", action="store_true")
+    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=[*SETS, "dev2"])
+    args = parser.parse_args(argv)
+    sets = {name: SETS.get(name, DATA / f"{name}.tsv") for name in args.sets}
+    started = time.perf_counter()
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.baseline is not None:
+            project = project_copy(args.baseline, Path(tmp) / "baseline")
+            runs["baseline"] = asyncio.run(judge(args.baseline, project, sets))
+        use_code(PROJECT_DIR)
+        if args.ablation:
+            import bot.nlu.model as model
+            import bot.nlu.parser as nlu_parser
+
+            names = ("USE_SEGMENTS", "USE_EVIDENCE", "FOREIGN_FACTOR")
+            saved = dict(model.CLASSIFIER_PARAMS), {n: getattr(nlu_parser, n) for n in names}
+            for number, (label, (switch, old_files)) in enumerate(ablations().items()):
+                switch()
+                project = project_copy(PROJECT_DIR, Path(tmp) / f"ablation{number}")
+                files_before(project, old_files)
+                runs[label] = asyncio.run(judge(PROJECT_DIR, project, sets))
+                model.CLASSIFIER_PARAMS.clear()
+                model.CLASSIFIER_PARAMS.update(saved[0])
+                for name, value in saved[1].items():
+                    setattr(nlu_parser, name, value)
+        else:
+            project = Path(tmp) / "now"
+            runs["now"] = asyncio.run(judge(PROJECT_DIR, project_copy(PROJECT_DIR, project), sets))
+    print_tables(runs)
+    write_result("answer_quality" + ("_ablation" if args.ablation else ""), runs, started)
+    return 0
+
+
+def print_tables(runs: dict[str, Any]) -> None:
+    """One table per set: a row per run, a column per figure and kind of message."""
+    for name in next(iter(runs.values())):
+        first = runs[next(iter(runs))][name]
+        keys = [k for k in first if k not in ("right_by_kind", "rows") and first[k] is not None]
+        kinds = list(first["right_by_kind"])
+        rows = [
+            [
+                label,
+                *(_pct(run[name][k]) for k in keys),
+                *(_pct(run[name]["right_by_kind"].get(kind)) for kind in kinds),
+            ]
+            for label, run in runs.items()
+        ]
+        print(f"\n{name} ({first['rows']} messages)")
+        print(table(["run", *keys, *(f"right: {k}" for k in kinds)], rows))
+
+
+def _pct(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
