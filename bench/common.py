@@ -103,7 +103,9 @@ def commit() -> str:
         return run.stdout.strip() if run.returncode == 0 else ""
 
     head = git("rev-parse", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", *MEASURED)
+    changed = git(
+        "status", "--porcelain", "--untracked-files=no", "--", *MEASURED, ":!bench/results"
+    )
     return f"{head}+changes" if changed else head
 
 
