@@ -8,6 +8,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -45,6 +46,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+@cache
+def dummy_hash() -> str:
+    """The hash of a password nobody knows, to check logins of names that do not exist."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def check_login(agent: Agent | None, password: str) -> bool:
+    """Whether `password` is the agent's. An unknown name costs the same argon2 check as
+    a wrong password, so the answer's timing does not tell which names exist."""
+    if agent is None:
+        verify_password(dummy_hash(), password)
+        return False
+    return verify_password(agent.password_hash, password)
+
+
 def token_hash(token: str) -> str:
     """Sessions are stored by the hash of their cookie token, never the token itself."""
     # A cookie with bytes that are not UTF-8 arrives with surrogate escapes.
@@ -80,41 +96,58 @@ async def session_agent(
 # (name, address) pairs with failed logins kept at most; beyond it the pair whose last
 # failure is oldest is forgotten, so guessing with endless names cannot fill the memory.
 MAX_THROTTLED = 10_000
+# One address may fail this many times more than one name may, over all names, before it
+# waits too: guessing names from one address is paused, a shared office NAT is not at once.
+ADDRESS_FACTOR = 4
 
 
 @dataclass
 class LoginThrottle:
-    """Counts failed logins per (name, address); too many in a row pause that pair.
+    """Counts failed logins per (name, address) and per address; too many in a row
+    pause that pair, or that address for every name.
 
     Per server process: with several instances, each counts its own.
 
     Attributes:
-        max_attempts: Failures allowed before the pause.
+        max_attempts: Failures of one name from one address allowed before the pause;
+            an address may fail `ADDRESS_FACTOR` times as often over all names.
         pause_seconds: How long the pause lasts.
-        max_pairs: Pairs kept at most.
+        max_pairs: Pairs (and addresses) kept at most.
     """
 
     max_attempts: int
     pause_seconds: float
     max_pairs: int = MAX_THROTTLED
-    _failures: OrderedDict[tuple[str, str], tuple[int, float]] = field(default_factory=OrderedDict)
+    # (name, address) -> failures, last failure; (None, address) counts all its names.
+    _failures: OrderedDict[tuple[str | None, str], tuple[int, float]] = field(
+        default_factory=OrderedDict
+    )
 
-    def retry_after(self, key: tuple[str, str]) -> float:
-        """Seconds until `key` may try again (0 when it may now)."""
+    def retry_after(self, name: str, address: str) -> float:
+        """Seconds until `name` may try again from `address` (0 when it may now)."""
+        return max(
+            self._wait((name, address), self.max_attempts),
+            self._wait((None, address), self.max_attempts * ADDRESS_FACTOR),
+        )
+
+    def failed(self, name: str, address: str) -> None:
+        """Count a failed login of `name` from `address`."""
+        for key in ((name, address), (None, address)):
+            count, _ = self._failures.pop(key, (0, 0.0))
+            self._failures[key] = (count + 1, time.time())  # newest last
+        while len(self._failures) > self.max_pairs:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, name: str, address: str) -> None:
+        """Forget the name's failures; the address's count only ends with its pause."""
+        self._failures.pop((name, address), None)
+
+    def _wait(self, key: tuple[str | None, str], limit: int) -> float:
         count, last = self._failures.get(key, (0, 0.0))
-        if count < self.max_attempts:
+        if count < limit:
             return 0.0
         wait = last + self.pause_seconds - time.time()
         if wait <= 0:
             del self._failures[key]
             return 0.0
         return wait
-
-    def failed(self, key: tuple[str, str]) -> None:
-        count, _ = self._failures.pop(key, (0, 0.0))
-        self._failures[key] = (count + 1, time.time())  # newest last
-        while len(self._failures) > self.max_pairs:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)

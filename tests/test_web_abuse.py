@@ -763,6 +763,16 @@ BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
     ("text-lone-surrogate", text_message(text="\udcff"), "invalid_characters"),
     ("display-object", text_message(display={"t": 1}), "invalid_field"),
     ("display-control", text_message(display="Ja\x07"), "invalid_characters"),
+    ("text-direction-override", text_message(text="factuur \u202elapteb"), "invalid_characters"),
+    ("text-isolate", text_message(text="\u2066hoi\u2069"), "invalid_characters"),
+    ("line-separator", text_message(text="hoi\u2028daar"), "invalid_characters"),
+    ("display-paragraph-separator", text_message(display="Ja\u2029"), "invalid_characters"),
+    ("number-nan", text_message(n=float("nan")), "invalid_number"),
+    (
+        "number-infinity",
+        '{"type": "message", "id": "m-1", "text": "hoi", "n": Infinity}',
+        "invalid_number",
+    ),
 ]
 
 

@@ -309,6 +309,40 @@ BAD_REQUESTS: list[tuple[str, str, bytes, int, str]] = [
         "invalid_characters",
     ),
     ("escape-character", REST_WEBHOOK, message("\x1b[31mhoi"), 422, "invalid_characters"),
+    # Text-direction overrides, embeddings and isolates, and line/paragraph separators.
+    *(
+        (
+            f"u+{ord(char):04x}",
+            REST_WEBHOOK,
+            message(f"factuur {char}lapteb"),
+            422,
+            "invalid_characters",
+        )
+        for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+    ),
+    (
+        "display-override",
+        REST_WEBHOOK,
+        message(metadata={"display": "Ja\u202e"}),
+        422,
+        "invalid_characters",
+    ),
+    ("sender-override", REST_WEBHOOK, message(sender="klant\u202e1"), 422, "invalid_sender"),
+    ("metadata-nan", REST_WEBHOOK, message(metadata={"x": float("nan")}), 422, "invalid_number"),
+    (
+        "metadata-inf",
+        REST_WEBHOOK,
+        message(metadata={"x": [1, float("-inf")]}),
+        422,
+        "invalid_number",
+    ),
+    (
+        "metadata-overflow",
+        REST_WEBHOOK,
+        b'{"sender": "klant-1", "message": "hoi", "metadata": {"x": 1e999}}',
+        422,
+        "invalid_number",
+    ),
     ("sender-200-chars", REST_WEBHOOK, message(sender="s" * 200), 422, "invalid_sender"),
     ("sender-empty", REST_WEBHOOK, message(sender=""), 422, "invalid_sender"),
     ("sender-newline", REST_WEBHOOK, message(sender="klant\n1"), 422, "invalid_sender"),
@@ -437,6 +471,14 @@ async def test_pathological_json_is_refused(client: Client, data: bytes) -> None
     response = await client.post(REST_WEBHOOK, data=data)
     assert (await client.get("/health")).status == 200
     await check_error(response, 400, "invalid_json")
+
+
+async def test_a_non_finite_number_is_refused_naming_its_field(client: Client) -> None:
+    data = message(metadata={"client": {"scores": [0.5, float("nan")]}})
+    response = await client.post(REST_WEBHOOK, data=data)
+    await check_error(response, 422, "invalid_number")
+    assert "'metadata.client.scores[1]'" in (await response.json())["message"]
+    assert await history(client, CUSTOMER) == []
 
 
 @pytest.mark.parametrize("metadata", [[], 0, False, ""], ids=["list", "zero", "false", "empty"])

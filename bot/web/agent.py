@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.agent_desk import DeskError
-from bot.agents import session_agent, start_session, verify_password
+from bot.agents import check_login, session_agent, start_session
 from bot.store import Agent, Session
 from bot.web import limits
 from bot.web.errors import ApiError, read_json_object
@@ -100,8 +100,8 @@ async def login(request: web.Request) -> web.Response:
     if not expected or not _same(str(form.get("csrf", "")), expected):
         return _login_page(error="De pagina was verlopen. Probeer het opnieuw.", status=403)
     throttle = request.app[THROTTLE]
-    key = (username.lower(), limits.client_address(request))
-    wait = throttle.retry_after(key)
+    name, address = username.lower(), limits.client_address(request)
+    wait = throttle.retry_after(name, address)
     if wait > 0:
         response = _login_page(
             error="Te veel pogingen. Probeer het over een paar minuten opnieuw.", status=429
@@ -109,11 +109,12 @@ async def login(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     store = request.app[CONVERSATIONS].store
-    agent = await store.get_agent(username.lower())
-    if agent is None or not verify_password(agent.password_hash, password):
-        throttle.failed(key)
+    agent = await store.get_agent(name)
+    valid = check_login(agent, password)  # an unknown name costs the same check
+    if not valid or agent is None:
+        throttle.failed(name, address)
         return _login_page(error="Onjuiste gebruikersnaam of wachtwoord.", status=401)
-    throttle.succeeded(key)
+    throttle.succeeded(name, address)
     settings = request.app[SETTINGS].agents
     token = await start_session(store, agent, settings.session_hours)
     response = web.HTTPSeeOther("/agent")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.agent_desk import AgentDesk
-from bot.agents import LoginThrottle
+from bot.agents import LoginThrottle, dummy_hash
 from bot.assistant import Assistant
 from bot.cluster import RedisCluster
 from bot.config import Settings
@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     app[THROTTLE] = LoginThrottle(
         settings.agents.max_login_attempts, settings.agents.login_pause_seconds
     )
+    dummy_hash()  # now, so the first login of an unknown name takes no longer than others
     app.cleanup_ctx.append(_core)
     app.on_shutdown.append(websocket.close_sockets)
     app.on_response_prepare.append(security.add_headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,12 +115,42 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
         ApiError: 400 when `text` is not JSON (including nesting too deep and numbers
             too long for Python), 422 when it is not an object.
     """
+    non_finite: list[float] = []
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            non_finite.append(value)
+        return value
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=number, parse_constant=number)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"{what} is not JSON: {exc.msg}") from exc
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"{what} is not JSON Python can read") from exc
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_shape", f"{what} must be a JSON object")
+    if non_finite:
+        # Python reads NaN, Infinity and 1e999; stored, they would make a later webhook
+        # call or export invalid JSON. Only then is the body walked, to name the field.
+        raise ApiError(422, "invalid_number", f"'{_non_finite(data)}' is not a finite number")
     return data
+
+
+def _non_finite(value: Any) -> str:
+    """The path ("metadata.scores[1]") of the first NaN or infinite number in `value`.
+
+    Walked with a list rather than recursion: JSON nested nearly as deep as the parser
+    allows must not exhaust Python's stack here.
+    """
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path or "body"
+        if isinstance(item, dict):
+            pending += [(f"{path}.{k}" if path else str(k), v) for k, v in item.items()][::-1]
+        elif isinstance(item, list):
+            pending += [(f"{path}[{i}]", v) for i, v in enumerate(item)][::-1]
+    return "body"

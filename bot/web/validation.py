@@ -12,8 +12,11 @@ from bot.web.errors import ApiError
 WIDGET_SENDER = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # C0 controls other than tab, newline and carriage return, DEL, and C1 controls (which
-# YAML does not allow, so a message with one could never become a training example).
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# YAML does not allow, so a message with one could never become a training example);
+# and the text-direction embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) and the line and paragraph separators (U+2028, U+2029), with which a
+# message reads differently in the agent console and in the handoff mail.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]")
 MAX_SENDER = 128
 
 
@@ -36,7 +39,10 @@ def require_text(value: object, field: str, max_chars: int) -> str:
         raise ApiError(413, "message_too_long", f"'{field}' is longer than {max_chars} characters")
     if CONTROL.search(value) or not _encodable(value):
         raise ApiError(
-            422, "invalid_characters", f"'{field}' contains control characters or lone surrogates"
+            422,
+            "invalid_characters",
+            f"'{field}' contains control, text-direction or line-separator characters,"
+            " or lone surrogates",
         )
     return value
 
