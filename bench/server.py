@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -143,6 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     figures = run([int(c) for c in args.clients.split(",")], args.seconds, args.baseline)
     print(report(figures))
+    failed = sum(
+        point[name]["errors"] + point[name]["timeouts"]
+        for point in figures["points"]
+        for name in ("bare", "bot", "baseline")
+        if name in point
+    )
+    if failed:
+        # Refused or timed-out requests are not throughput: such a run records nothing.
+        print(f"FAILED: {failed} requests erred or timed out; nothing recorded", file=sys.stderr)
+        return 1
     print(f"written to {write_result('server', figures, started)}")
     return 0
 
