@@ -158,6 +158,7 @@ def ablations() -> dict[str, tuple[Callable[[], None], tuple[str, ...]]]:
         "4 article examples as before": (nothing, articles),
         "5 no domain evidence": (setting("USE_EVIDENCE", False), ()),
         "5 no foreign-word discount": (setting("FOREIGN_FACTOR", 1.0), ()),
+        "5 no discount for another owner's name": (setting("OWNER_WEIGHT", 0), ()),
         "5 out_of_scope examples as before": (nothing, ("intents/out_of_scope.yml",)),
     }
 
@@ -179,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="a checkout of the code before")
     parser.add_argument("--ablation", action="store_true")
-    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=[*SETS, "dev2"])
+    parser.add_argument(
+        "--sets", nargs="*", default=list(SETS), choices=[*SETS, "dev", "dev2", "dev3"]
+    )
     args = parser.parse_args(argv)
     sets = {name: SETS.get(name, DATA / f"{name}.tsv") for name in args.sets}
     started = time.perf_counter()
@@ -193,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import bot.nlu.model as model
             import bot.nlu.parser as nlu_parser
 
-            names = ("USE_SEGMENTS", "USE_EVIDENCE", "FOREIGN_FACTOR")
+            names = ("USE_SEGMENTS", "USE_EVIDENCE", "FOREIGN_FACTOR", "OWNER_WEIGHT")
             saved = dict(model.CLASSIFIER_PARAMS), {n: getattr(nlu_parser, n) for n in names}
             for number, (label, (switch, old_files)) in enumerate(ablations().items()):
                 switch()

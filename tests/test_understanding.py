@@ -182,6 +182,36 @@ def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
     assert discounted.confidence < plain.confidence
 
 
+@pytest.mark.parametrize(
+    ("text", "someone_else"),
+    [
+        ("waar kan ik mijn facturen van ziggo downloaden", True),
+        ("ik wil 2fa aanzetten op mijn instagram", True),
+        ("where can I download the invoices from my vodafone account", True),
+        ("kan ik bij jullie met ideal betalen", False),
+        ("de incasso van mijn bank is mislukt", False),
+        ("ik wil meer ruimte voor mijn website", False),
+    ],
+)
+def test_another_owners_business_is_recognised(
+    trained_assistant: Assistant, text: str, someone_else: bool
+) -> None:
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    assert evidence.names_someone_else(normalize(text)) is someone_else
+
+
+def test_another_owners_name_lowers_the_articles_score(
+    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "waar kan ik mijn facturen van ziggo downloaden"
+    discounted = trained_assistant.parser.parse(text)
+    monkeypatch.setattr(nlu_parser, "OWNER_WEIGHT", 0)
+    plain = trained_assistant.parser.parse(text)
+    score = {m.intent: m.score for m in discounted.ranking}.get("view_invoices", 0.0)
+    assert score < {m.intent: m.score for m in plain.ranking}["view_invoices"]
+
+
 def test_a_message_that_is_an_example_needs_no_evidence(trained_assistant: Assistant) -> None:
     parser = trained_assistant.parser
     example, intent = next(

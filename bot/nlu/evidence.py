@@ -15,6 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from bot.nlu.stopwords import STOPWORDS
 from bot.nlu.words import WordAnalyzer
 
+# Words that introduce whose business a message is about ("de facturen van ziggo", "bij
+# albert heijn", "op mijn instagram"), and the words that may stand between them and the owner.
+_OWNER_PREPOSITIONS = "van bij op voor from at on for"
+_DETERMINERS = """
+    de het een mijn mn onze uw je jouw zijn haar hun die dat deze
+    my the a an our your his her their
+"""
+OWNER_PREPOSITIONS = frozenset(_OWNER_PREPOSITIONS.split())
+DETERMINERS = frozenset(_DETERMINERS.split())
 # A word is evidence of an intent when this many of its examples use it...
 MIN_EXAMPLES = 2
 # ...and its share of the intent's examples is this many times its share of out_of_scope.
@@ -77,6 +86,23 @@ class DomainEvidence:
     def foreign(self, words: set[str]) -> set[str]:
         """Content words no article's examples or text use ("glazenwasser", "whatsapp")."""
         return {w for w in words if w.isalpha() and w not in self.domain_}
+
+    def names_someone_else(self, normalized: str) -> bool:
+        """Whether the message puts its question in another owner's hands: a preposition
+        followed by a word no article uses ("van ziggo", "op mijn instagram", but not "bij
+        jullie", "van mijn bank" or "voor mijn website")."""
+        words = normalized.split()
+        for at, word in enumerate(words):
+            if word not in OWNER_PREPOSITIONS:
+                continue
+            owner = at + 1
+            while owner < len(words) and words[owner] in DETERMINERS:
+                owner += 1
+            if owner < len(words):
+                forms = self.content_words(words[owner])
+                if forms and forms.isdisjoint(self.domain_):
+                    return True
+        return False
 
     def supported(self, intent: str, words: set[str]) -> bool:
         """Whether a message with these content words may be answered with `intent`."""
