@@ -59,10 +59,10 @@ async def test_second_heldout_answer_quality(assistant: Assistant) -> None:
     metrics = report.metrics()
     right = {kind: n / total for kind, (n, total) in report.correct_by_kind().items()}
     print(metrics, right)
-    assert metrics["answer_accuracy"] >= 0.89
+    assert metrics["answer_accuracy"] >= 0.90
     assert metrics["wrong_answer_rate"] <= 0.01
-    assert metrics["escalation_recall"] >= 0.95
-    assert metrics["smalltalk_accuracy"] >= 0.90
+    assert metrics["escalation_recall"] >= 0.96
+    assert metrics["smalltalk_accuracy"] >= 0.95
     assert right["long"] >= 0.95
 
 
@@ -70,4 +70,4 @@ async def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> 
     cases = read_tests(OUT_OF_DOMAIN, [a.id for a in assistant.project.knowledge.articles])
     assert len(cases) >= 300
     answered = (await evaluate(assistant, cases)).metrics()["wrong_answer_rate"]
-    assert answered <= 0.02  # every answer to these is a wrong one
+    assert answered <= 0.015  # every answer to these is a wrong one
