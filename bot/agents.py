@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
@@ -48,8 +49,17 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 @cache
 def dummy_hash() -> str:
-    """The hash of a password nobody knows, to check logins of names that do not exist."""
-    return _hasher.hash(secrets.token_urlsafe(32))
+    """An argon2 hash, with the hasher's own parameters, that no password matches: a
+    random salt and random hash bytes. Checking a login of a name that does not exist
+    against it costs a real verification; making it costs nothing (hashing a password
+    would take argon2's 64 MiB at start-up)."""
+    salt, digest = secrets.token_bytes(_hasher.salt_len), secrets.token_bytes(_hasher.hash_len)
+    parameters = f"m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
+    return f"$argon2id$v=19${parameters}${_b64(salt)}${_b64(digest)}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
 
 
 def check_login(agent: Agent | None, password: str) -> bool:

@@ -117,8 +117,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.project)
-    # Load (and if needed train) before serving, so project errors print as errors.
-    Assistant.load(args.project, settings)
+    # Load (and if needed train) before serving, so project errors print as errors;
+    # the app serves this same assistant.
+    assistant = Assistant.load(args.project, settings)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     print(f"PC Patrol assistant: http://{host}:{port}/ (Ctrl-C stops)", flush=True)
@@ -130,7 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     web.run_app(
-        create_app(settings),
+        create_app(settings, assistant),
         host=host,
         port=port,
         print=None,
