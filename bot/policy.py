@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bot.config import NluSettings
-from bot.nlu import Language, Match, ParseResult
+from bot.nlu import OUT_OF_SCOPE, Language, Match, ParseResult
 
 SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge"})
 AFFIRM, DENY = "affirm", "deny"
-REQUEST_HUMAN, OUT_OF_SCOPE = "request_human", "out_of_scope"
+REQUEST_HUMAN = "request_human"
 NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"
 # Intents the policy itself handles, so they need neither an article nor a response.
 POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})

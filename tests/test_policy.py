@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 
 from bot.config import NluSettings
-from bot.nlu.parser import Match, ParseResult
+from bot.nlu import OUT_OF_SCOPE, Match, ParseResult
 from bot.policy import (
     LOW_CONFIDENCE,
     NOT_HELPED,
-    OUT_OF_SCOPE,
     REQUEST_HUMAN,
     ConversationState,
     Decision,

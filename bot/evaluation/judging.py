@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from bot.config import NluSettings
 from bot.evaluate import ESCALATE, SMALLTALK
 from bot.knowledge import KnowledgeBase
-from bot.nlu import ParseResult
+from bot.nlu import OUT_OF_SCOPE, ParseResult
 from bot.policy import (
     AFFIRM,
     DENY,
-    OUT_OF_SCOPE,
     REQUEST_HUMAN,
     SMALLTALK_INTENTS,
     ConversationState,

@@ -9,7 +9,7 @@ model), `fuzzy` (near-copies of examples), `parser` (a message to a ranked parse
 from bot.nlu.language import Language, detect_language
 from bot.nlu.model import ArticleText, TrainedModel, ensure_trained, load, save, train
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import IntentParser, Match, ParseResult
+from bot.nlu.parser import OUT_OF_SCOPE, IntentParser, Match, ParseResult
 from bot.nlu.training_data import (
     INTENT_NAME,
     INTENTS_DIR,
@@ -22,6 +22,7 @@ from bot.nlu.training_data import (
 __all__ = [
     "INTENTS_DIR",
     "INTENT_NAME",
+    "OUT_OF_SCOPE",
     "ArticleText",
     "Example",
     "IntentParser",

@@ -23,7 +23,7 @@ from bot.nlu.classifier import IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import IntentParser
+from bot.nlu.parser import OUT_OF_SCOPE, IntentParser
 from bot.nlu.training_data import TrainingData
 from bot.nlu.words import WordAnalyzer
 
@@ -48,8 +48,6 @@ MODEL_CODE = (
     "evidence.py",
     "model.py",
 )
-# The intent of everything no article answers.
-OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.nlu.normalize import normalize
 from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
 
 RANKING_SIZE = 5
+# The intent of everything no article answers: it takes the score an article loses.
 OUT_OF_SCOPE = "out_of_scope"
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
