@@ -34,7 +34,6 @@ SETS = {
     "heldout2": DATA / "heldout2.tsv",
     "out_of_domain": DATA / "out_of_domain.tsv",
 }
-ESCALATE, SMALLTALK = "escalate", "smalltalk"
 
 
 def read_rows(path: Path) -> list[tuple[str, str, str]]:
@@ -48,60 +47,38 @@ def read_rows(path: Path) -> list[tuple[str, str, str]]:
     return found
 
 
-def figures(outcomes: Sequence[tuple[str, str, str, str | None]]) -> dict[str, Any]:
-    """The README's figures from (expected, kind, action, article) per row."""
-    articles = [o for o in outcomes if o[0] not in (ESCALATE, SMALLTALK)]
-    escalate = [o for o in outcomes if o[0] == ESCALATE]
-    smalltalk = [o for o in outcomes if o[0] == SMALLTALK]
-
-    def right(o: tuple[str, str, str, str | None]) -> bool:
-        expected, _, action, article = o
-        if expected in (ESCALATE, SMALLTALK):
-            return action == expected
-        return action == "answer" and article == expected
-
-    def share(part: Sequence[object], whole: Sequence[object]) -> float | None:
-        return round(len(part) / len(whole), 4) if whole else None
-
-    kinds: dict[str, list[tuple[str, str, str, str | None]]] = {}
-    for o in outcomes:
-        kinds.setdefault(o[1] or "all", []).append(o)
-    return {
-        "rows": len(outcomes),
-        "answer_accuracy": share([o for o in articles if right(o)], articles),
-        "wrong_answer_rate": share(
-            [o for o in outcomes if o[2] == "answer" and o[3] != o[0]], outcomes
-        ),
-        "answered_with_an_article": share([o for o in outcomes if o[2] == "answer"], outcomes),
-        "escalation_recall": share([o for o in escalate if right(o)], escalate),
-        "smalltalk_accuracy": share([o for o in smalltalk if right(o)], smalltalk),
-        "right_by_kind": {k: share([o for o in v if right(o)], v) for k, v in kinds.items()},
-    }
-
-
 async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[str, Any]:
-    """Load the assistant of `code_dir` on `project` and judge every row of every set."""
+    """Load the assistant of `code_dir` on `project` and judge every row of every set
+    with that code's own `bot.evaluate` (the figures `pcpatrol-bot evaluate` prints)."""
     use_code(code_dir)
     assistant_module = importlib.import_module("bot.assistant")
-    policy = importlib.import_module("bot.policy")
+    evaluation = importlib.import_module("bot.evaluate")
     assistant = assistant_module.Assistant.load(project)
-    knowledge = assistant.project.knowledge
     results: dict[str, Any] = {}
     for name, path in sets.items():
-        outcomes = []
-        for text, expected, kind in read_rows(path):
-            turn = await assistant.handle("bench", text, policy.ConversationState())
-            decision = turn.decision
-            article = knowledge.for_intent(decision.intent) if decision.intent else None
-            outcomes.append(
-                (
-                    expected,
-                    kind,
-                    decision.kind,
-                    article.id if article is not None and decision.kind == "answer" else None,
-                )
-            )
-        results[name] = figures(outcomes)
+        rows = read_rows(path)
+        cases = [
+            evaluation.TestCase(text, expected, line)
+            for line, (text, expected, _) in enumerate(rows, 2)
+        ]
+        report = await evaluation.evaluate(assistant, cases)
+        figures: dict[str, Any] = report.metrics()
+        # A figure of no rows (no article questions among everyday messages) is no figure.
+        groups = {
+            "answer_accuracy": [
+                e for _, e, _ in rows if e not in (evaluation.ESCALATE, evaluation.SMALLTALK)
+            ],
+            "escalation_recall": [e for _, e, _ in rows if e == evaluation.ESCALATE],
+            "smalltalk_accuracy": [e for _, e, _ in rows if e == evaluation.SMALLTALK],
+        }
+        figures.update({key: None for key, group in groups.items() if not group})
+        answered = [o for o in report.outcomes if o.action == "answer"]
+        figures["answered_with_an_article"] = len(answered) / len(rows)
+        kinds: dict[str, list[bool]] = {}
+        for (_, _, kind), outcome in zip(rows, report.outcomes, strict=True):
+            kinds.setdefault(kind or "all", []).append(outcome.correct)
+        figures["right_by_kind"] = {kind: sum(v) / len(v) for kind, v in kinds.items()}
+        results[name] = figures
     return results
 
 
