@@ -307,7 +307,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         metrics = report.metrics()
         tests = evaluation.evaluate_tests_file(assistant, cases, args.tests)
         evaluations.append(tests)
-        by_kind = {kind: right / total for kind, (right, total) in report.correct_by_kind().items()}
+        kinds = report.correct_by_kind()
+        by_kind = {kind: right / total for kind, (right, total) in kinds.items()}
         figures[tests.key] = {**metrics, **({"right_by_kind": by_kind} if by_kind else {})}
     if args.tests is not None and not args.json:
         if folds is not None:
@@ -321,7 +322,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "clarified_with_right_option",
         ):
             print(f"  {name.replace('_', ' '):<30} {metrics[name]:7.1%}")
-        for kind, (right, total) in sorted(report.correct_by_kind().items()):
+        for kind, (right, total) in sorted(kinds.items()):
             print(f"  right, {kind + ':':<23} {right / total:7.1%} of {total}")
         if args.show_errors:
             for outcome in report.failures():

@@ -125,8 +125,8 @@ class IntentParser:
         self.fuzzy = fuzzy
         self.settings = settings
         self.evidence = evidence
-        self.intents = frozenset(str(c) for c in classifier.classes_)
         classes = [str(c) for c in classifier.classes_]
+        self.intents = frozenset(classes)
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
