@@ -19,13 +19,12 @@ import multiprocessing
 import pickle
 import queue
 import random
+import resource
 import statistics
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import numpy as np
-from sklearn.svm import LinearSVC
 
 from bench.common import DEV2, PROJECT_DIR, dev_messages, percentile, table, write_result
 from bench.synthetic import Generator
@@ -184,65 +183,60 @@ def feature_count(texts: Sequence[str]) -> int:
     return sum(len(vec.vocabulary_) for _, vec in features.transformer_list)
 
 
-def available_bytes() -> int:
-    """MemAvailable of /proc/meminfo."""
-    with open("/proc/meminfo") as handle:
+def rss_bytes() -> int:
+    """This process's resident set (VmRSS of /proc/self/status)."""
+    with open("/proc/self/status") as handle:
         for line in handle:
-            if line.startswith("MemAvailable:"):
+            if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
 
 
-def svm_fit_estimate(data: TrainingData, samples: int = 3) -> float:
-    """Seconds to train all the calibrated classifier's LinearSVC fits, from a few of its
-    binary problems (liblinear trains one per intent, on every example, per fit)."""
-    texts = [normalize(t) for t in data.texts()]
-    labels = np.asarray(data.labels())
-    features = IntentClassifier(**CLASSIFIER_PARAMS).features().fit_transform(texts)
-    intents = sorted(set(data.labels()))
-    start = time.perf_counter()
-    for intent in intents[:samples]:
-        LinearSVC(C=CLASSIFIER_PARAMS["C"], class_weight="balanced").fit(features, labels == intent)
-    per_problem = (time.perf_counter() - start) / samples
-    folds = IntentClassifier().cv
-    # The calibration fits `folds` models on (folds-1)/folds of the data each, then one on all.
-    return per_problem * len(intents) * (1 + folds * (folds - 1) / folds)
+def _loaded_child(path: str, queries: Sequence[str], out: multiprocessing.Queue[int]) -> None:
+    """RSS of a fresh process that loads the stored model and parses: what `serve` holds."""
+    with open(path, "rb") as handle:
+        model = pickle.load(handle)
+    for text in queries:
+        model.classifier.predict_proba([normalize(text)])
+    out.put(rss_bytes())
 
 
 def _synthetic_child(intents: int, rounds: int, out: multiprocessing.Queue[dict[str, Any]]) -> None:
     generator = Generator(intents)
     data = generator.training_data(PER_INTENT)
     model, seconds = timed_train(data)
+    stored = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     figures: dict[str, Any] = {
         "train_s": seconds,
-        "model_bytes": len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)),
+        "train_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "model_bytes": len(stored),
     }
+    with tempfile.NamedTemporaryFile(suffix=".pkl") as handle:
+        handle.write(stored)
+        handle.flush()
+        del stored
+        loaded: multiprocessing.Queue[int] = multiprocessing.get_context("spawn").Queue()
+        child = multiprocessing.get_context("spawn").Process(
+            target=_loaded_child, args=(handle.name, generator.queries(100), loaded)
+        )
+        child.start()
+        figures["loaded_rss_bytes"] = loaded.get()
+        child.join()
     settings = load_settings(PROJECT_DIR).nlu
     figures.update(both_ways(model, settings, generator.queries(500), rounds))
     out.put(figures)
 
 
 def synthetic(intents: int, rounds: int, budget: float) -> dict[str, Any]:
-    """Train and parse a synthetic set in a child process, within time and memory."""
+    """Train and parse a synthetic set in a child process, within a time budget."""
     generator = Generator(intents)
     data = generator.training_data(PER_INTENT)
-    columns = feature_count([normalize(t) for t in data.texts()])
-    weights = columns * intents * 8
     figures: dict[str, Any] = {
         "intents": intents,
         "examples": len(data.examples),
-        "feature_columns": columns,
-        "weight_matrix_bytes": weights,
+        "feature_columns": feature_count([normalize(t) for t in data.texts()]),
         "fuzzy_lookup": fuzzy_lookup(data, generator.queries(300)),
     }
-    # liblinear holds its weights and sklearn copies them into coef_: twice the matrix.
-    if 2 * weights > 0.8 * available_bytes():
-        figures["skipped"] = (
-            f"the {intents} x {columns} weight matrix needs {weights / 1e9:.1f} GB "
-            f"(twice that while training); {available_bytes() / 1e9:.1f} GB are available"
-        )
-        figures["train_s_estimate"] = svm_fit_estimate(data)
-        return figures
     context = multiprocessing.get_context("fork")
     out: multiprocessing.Queue[dict[str, Any]] = context.Queue()
     child = context.Process(target=_synthetic_child, args=(intents, rounds, out))
@@ -251,7 +245,6 @@ def synthetic(intents: int, rounds: int, budget: float) -> dict[str, Any]:
         figures.update(out.get(timeout=budget))
     except queue.Empty:
         figures["skipped"] = f"training and parsing took more than the budget of {budget:.0f} s"
-        figures["train_s_estimate"] = svm_fit_estimate(data)
     finally:
         child.terminate()
         child.join()
@@ -280,23 +273,20 @@ def fuzzy_lookup(data: TrainingData, queries: Sequence[str]) -> dict[str, float]
     }
 
 
+def _memory(found: dict[str, Any]) -> str:
+    if "loaded_rss_bytes" not in found:
+        return "-"
+    peak, loaded = found["train_peak_rss_bytes"], found["loaded_rss_bytes"]
+    return f"{peak / 2**20:,.0f} / {loaded / 2**20:,.0f} MiB"
+
+
 def report(figures: dict[str, Any]) -> str:
     rows: list[list[object]] = []
     sets = [("today", figures["today"]), *((str(s["intents"]), s) for s in figures["synthetic"])]
     for name, found in sets:
         label = f"{name} ({found['intents']} intents, {found['examples']:,} examples)"
         if "prefiltered" not in found:
-            rows.append(
-                [
-                    label,
-                    "-",
-                    "-",
-                    "-",
-                    f"> budget (est. {found['train_s_estimate']:,.0f} s)",
-                    f"weights {found['weight_matrix_bytes'] / 1e6:,.0f} MB",
-                    found["skipped"],
-                ]
-            )
+            rows.append([label, "-", "-", "-", "-", "-", "-", found["skipped"]])
             continue
         now, before = found["prefiltered"], found["full_scan"]
         check = found["fallback_check"]
@@ -308,6 +298,7 @@ def report(figures: dict[str, Any]) -> str:
                 f"{now['messages_per_s']:,.0f}",
                 f"{found['train_s']:.1f} s",
                 f"{found['model_bytes'] / 1e6:,.1f} MB",
+                _memory(found),
                 f"fallback on {now['fallback_consulted_share']:.0%}; "
                 f"{check['different_hits']} of {check['full_scan_hits']} fallback hits "
                 f"differ; right intent {check['prefiltered_right']} vs "
@@ -321,6 +312,7 @@ def report(figures: dict[str, Any]) -> str:
         "parses/s",
         "training",
         "model",
+        "RSS training peak / loaded",
         "note",
     ]
     lookups = [

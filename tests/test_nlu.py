@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from bot.config import NluSettings
@@ -94,14 +95,14 @@ def test_an_unfitted_classifier_says_so() -> None:
 
 
 def test_parameters_follow_scikit_learn_conventions() -> None:
-    model = IntentClassifier(C=0.5, cv=3)
+    model = IntentClassifier(C=0.5, candidates=12)
     params = model.get_params()
     assert set(params) == set(inspect.signature(IntentClassifier).parameters)
-    assert (params["C"], params["cv"]) == (0.5, 3)
+    assert (params["C"], params["candidates"]) == (0.5, 12)
     assert not any(name.endswith("_") for name in vars(model))
     copy = clone(model)
     assert copy.get_params() == params
-    assert not hasattr(copy, "pipeline_")
+    assert not hasattr(copy, "weights_")
 
 
 def test_predict_proba_rows_are_distributions(classifier: IntentClassifier) -> None:
@@ -274,8 +275,8 @@ def test_parse_result_properties_on_a_hand_made_ranking() -> None:
     assert result.best == Match("a", 0.7, "classifier")
 
 
-def test_predict_proba_equals_the_sklearn_pipeline(classifier: IntentClassifier) -> None:
-    """The fast scorer must give the fitted pipeline's own numbers."""
+def test_predict_proba_equals_the_reference_arithmetic(classifier: IntentClassifier) -> None:
+    """The fast scorer must give the numbers sklearn and scipy compute for all texts."""
     texts = [
         "kan ik met ideal betalen",
         "facturen",
@@ -286,8 +287,66 @@ def test_predict_proba_equals_the_sklearn_pipeline(classifier: IntentClassifier)
         "ideal ideal ideal",
     ]
     assert np.allclose(
-        classifier.predict_proba(texts), classifier.pipeline_.predict_proba(texts), atol=1e-6
+        classifier.predict_proba(texts), classifier.reference_proba(texts), atol=1e-6
     )
+
+
+def test_one_vs_rest_training_is_liblinears_own(classifier: IntentClassifier) -> None:
+    """While the problem is small, the per-intent SVMs are sklearn's one-vs-rest."""
+    assert classifier.one_vs_rest_
+    reference = LinearSVC(C=classifier.C, class_weight="balanced", random_state=0)
+    reference.fit(classifier.features_.transform(TEXTS), LABELS)
+    assert list(reference.classes_) == list(classifier.classes_)
+    texts = ["kan ik met ideal betalen", "incasso", "wat is het weer vandaag"]
+    assert np.allclose(
+        classifier.decision_function(texts),
+        reference.decision_function(classifier.features_.transform(texts)),
+        atol=1e-3,
+    )
+
+
+NEAREST = {"candidates": 3, "neighbours": 2, "background": 4, "one_vs_rest_cost": 0}
+
+
+@pytest.fixture(scope="module")
+def nearest_classifier() -> IntentClassifier:
+    """Trained the way a large helpcenter is: against nearest intents, read for the
+    candidates only."""
+    return IntentClassifier(**NEAREST, calibration_folds=2).fit(TEXTS, LABELS)
+
+
+def test_past_the_one_vs_rest_cost_only_candidates_are_scored(
+    nearest_classifier: IntentClassifier,
+) -> None:
+    assert not nearest_classifier.one_vs_rest_
+    texts = ["kan ik met ideal betalen", "facturen", "hallo daar", "xq zzv", ""]
+    fast = nearest_classifier.predict_proba(texts)
+    assert np.allclose(fast, nearest_classifier.reference_proba(texts), atol=1e-6)
+    assert ((fast > 0).sum(axis=1) == NEAREST["candidates"]).all()
+    assert np.allclose(fast.sum(axis=1), 1.0)
+    assert list(nearest_classifier.predict(texts[:3])) == [
+        "pay_with_ideal",
+        "view_invoices",
+        "greet",
+    ]
+
+
+def test_past_the_one_vs_rest_cost_each_svm_weighs_only_its_own_ngrams(
+    nearest_classifier: IntentClassifier,
+) -> None:
+    for row, intent in enumerate(nearest_classifier.classes_):
+        own = [t for t, label in zip(TEXTS, LABELS, strict=True) if label == intent]
+        columns = set(nearest_classifier.features_.transform(own).indices)
+        weights = nearest_classifier.weights_[row]
+        assert weights.nnz > 0
+        assert set(weights.indices) <= columns
+
+
+def test_the_model_does_not_depend_on_the_number_of_threads() -> None:
+    one, two = (IntentClassifier(**NEAREST, n_jobs=jobs).fit(TEXTS, LABELS) for jobs in (1, 2))
+    assert (one.weights_ != two.weights_).nnz == 0
+    assert np.array_equal(one.intercept_, two.intercept_)
+    assert np.array_equal(one.slope_, two.slope_)
 
 
 def test_a_pickled_classifier_scores_the_same(classifier: IntentClassifier) -> None:

@@ -37,6 +37,7 @@ CLASSIFIER_PARAMS: dict[str, Any] = {
     "word_forms": "stem",
     "compounds": True,
     "spelling": True,
+    "n_jobs": -1,
 }
 # The modules whose code decides what a stored model contains: when any of them changes,
 # a model stored by the older code is retrained instead of served.
