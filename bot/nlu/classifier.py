@@ -33,6 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bot.nlu.candidates import centroids, neighbours, top_candidates
@@ -184,7 +185,10 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
             )
         self.one_vs_rest_ = training.one_vs_rest
         scores, truth, owner = (np.concatenate(part) for part in zip(*pairs, strict=True))
-        self.slope_, self.offset_ = self._fit_sigmoids(scores, truth, owner)
+        # Up to one tiny sigmoid per intent: multi-threaded BLAS made each fit about ten
+        # times slower on a busy 2-core machine (bench/README.md).
+        with threadpool_limits(limits=1):
+            self.slope_, self.offset_ = self._fit_sigmoids(scores, truth, owner)
         return self
 
     def _scored(
