@@ -76,7 +76,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         spelling: Let it correct unknown words to the nearest domain word.
         random_state: Seed of the folds, the background samples and liblinear.
         n_jobs: Threads that fit SVMs at once (joblib's convention: None is one, -1
-            is one per core); the model does not depend on it.
+            is one per core). liblinear's shuffles share C's rand(), so the weights
+            may differ within its tolerance from one thread count to another.
     """
 
     def __init__(
