@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import pickle
 import queue
 import random
-import resource
 import statistics
 import tempfile
 import time
@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bench.common import DEV2, PROJECT_DIR, dev_messages, percentile, table, write_result
+from bench.memory import rss
 from bench.synthetic import Generator
 from bot.config import NluSettings, load_settings
 from bot.knowledge import load_knowledge
@@ -183,22 +184,13 @@ def feature_count(texts: Sequence[str]) -> int:
     return sum(len(vec.vocabulary_) for _, vec in features.transformer_list)
 
 
-def rss_bytes() -> int:
-    """This process's resident set (VmRSS of /proc/self/status)."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _loaded_child(path: str, queries: Sequence[str], out: multiprocessing.Queue[int]) -> None:
     """RSS of a fresh process that loads the stored model and parses: what `serve` holds."""
     with open(path, "rb") as handle:
         model = pickle.load(handle)
     for text in queries:
         model.classifier.predict_proba([normalize(text)])
-    out.put(rss_bytes())
+    out.put(rss(os.getpid())["rss_bytes"])
 
 
 def _synthetic_child(intents: int, rounds: int, out: multiprocessing.Queue[dict[str, Any]]) -> None:
@@ -208,7 +200,7 @@ def _synthetic_child(intents: int, rounds: int, out: multiprocessing.Queue[dict[
     stored = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     figures: dict[str, Any] = {
         "train_s": seconds,
-        "train_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "train_peak_rss_bytes": rss(os.getpid())["peak_rss_bytes"],
         "model_bytes": len(stored),
     }
     with tempfile.NamedTemporaryFile(suffix=".pkl") as handle:
