@@ -439,7 +439,7 @@ async def test_the_watcher_survives_a_file_it_cannot_read(
         async def retitled() -> bool:
             return await answered_title(client) == "Welke betaalmethoden zijn er?"
 
-        assert await wait_for(retitled, 3.0)
+        assert await wait_for(retitled)
 
 
 async def test_without_watch_files_changes_wait_for_a_reload(
