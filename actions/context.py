@@ -12,8 +12,8 @@ from pathlib import Path
 
 from rasa_sdk import Tracker
 
+from bot.config.project import Project, load_project
 from bot.nlu import Language
-from bot.project import Project, load_project
 
 _project: Project | None = None
 

@@ -11,8 +11,8 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import current_project, speaker
-from bot.forms import EMAIL_FORM
-from bot.routing import choose_route
+from bot.dialogue.forms import EMAIL_FORM
+from bot.handoff.routing import choose_route
 
 REASONS = frozenset({"request_human", "not_helped", "out_of_scope", "low_confidence"})
 

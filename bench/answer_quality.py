@@ -6,7 +6,7 @@
 
 Each message is judged as the first message of a new conversation, through the whole
 assistant (NLU, policy, actions), as `pcpatrol-bot evaluate --tests` does. The rows are
-read here rather than with `bot.evaluate.read_tests`, so a baseline checkout whose
+read here rather than with `bot.evaluation.figures.read_tests`, so a baseline checkout whose
 reader knows only two columns is measured on the same rows. The sets are never trained
 on; the settings were chosen on tests/data/dev*.tsv and cross-validation only.
 """
@@ -49,10 +49,10 @@ def read_rows(path: Path) -> list[tuple[str, str, str]]:
 
 async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[str, Any]:
     """Load the assistant of `code_dir` on `project` and judge every row of every set
-    with that code's own `bot.evaluate` (the figures `pcpatrol-bot evaluate` prints)."""
+    with that code's own `bot.evaluation.figures` (the figures `pcpatrol-bot evaluate` prints)."""
     use_code(code_dir)
-    assistant_module = importlib.import_module("bot.assistant")
-    evaluation = importlib.import_module("bot.evaluate")
+    assistant_module = importlib.import_module("bot.dialogue.assistant")
+    evaluation = importlib.import_module("bot.evaluation.figures")
     assistant = assistant_module.Assistant.load(project)
     results: dict[str, Any] = {}
     for name, path in sets.items():

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PROJECT_DIR, SHARED_DIR, table, write_result
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from bot.nlu.model import CLASSIFIER_PARAMS, TrainedModel, train
 from bot.nlu.parser import IntentParser
 from bot.nlu.training_data import TrainingData, load_training_data

@@ -29,8 +29,8 @@ from typing import Any
 from bench.common import DEV2, PROJECT_DIR, dev_messages, percentile, table, write_result
 from bench.memory import rss
 from bench.synthetic import Generator
-from bot.config import NluSettings, load_settings
-from bot.knowledge import load_knowledge
+from bot.config.settings import NluSettings, load_settings
+from bot.dialogue.knowledge import load_knowledge
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.fuzzy import FuzzyHit, FuzzyMatcher
 from bot.nlu.model import CLASSIFIER_PARAMS, ArticleText, TrainedModel, train

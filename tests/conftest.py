@@ -23,9 +23,9 @@ from playwright.async_api import Browser, async_playwright
 from redis_server import RedisServer, delete_keys
 
 import actions.context
-from bot.assistant import Assistant
-from bot.config import Settings, load_settings
-from bot.project import Project, load_project
+from bot.config.project import Project, load_project
+from bot.config.settings import Settings, load_settings
+from bot.dialogue.assistant import Assistant
 
 # In CI the property tests try the same examples every run, so a red build is a
 # reproducible bug rather than an unlucky draw; locally they explore new ones.

@@ -25,15 +25,15 @@ from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from helpers import Client, say
 
-from bot.agents import hash_password
-from bot.config import (
+from bot.config.hours import WEEKDAYS
+from bot.config.settings import (
     AgentSettings,
     EmailSettings,
     HandoffSettings,
     LivechatSettings,
     Settings,
 )
-from bot.hours import WEEKDAYS
+from bot.livechat.accounts import hash_password
 from bot.store import Agent
 from bot.store.sqlite import SqliteStore
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.web import create_app
 from bot.web.keys import CONVERSATIONS
 
@@ -29,8 +29,8 @@ HELPCENTER_SOURCE = SHARED / "helpcenter" / "administratie.txt"
 PROJECT_FILES = ("config.yml", "responses.yml")
 PROJECT_DIRS = ("faq", "intents")
 _ENTRY_POINT = Path(sys.executable).parent / "pcpatrol-bot"
-# The installed console script, as maintainers run it; `python -m bot.cli` otherwise.
-CLI = [str(_ENTRY_POINT)] if _ENTRY_POINT.exists() else [sys.executable, "-m", "bot.cli"]
+# The installed console script, as maintainers run it; `python -m bot.cli.main` otherwise.
+CLI = [str(_ENTRY_POINT)] if _ENTRY_POINT.exists() else [sys.executable, "-m", "bot.cli.main"]
 
 
 def copy_project(dest: Path, source: Path = REPO) -> Path:

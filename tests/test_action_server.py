@@ -18,7 +18,7 @@ import pytest
 from helpers import REPO, free_port, slot_events, tracker_state
 from rasa_sdk.version import __version__ as RASA_SDK_VERSION
 
-from bot.project import Project
+from bot.config.project import Project
 
 STARTUP_SECONDS = 30
 

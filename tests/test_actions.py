@@ -20,11 +20,11 @@ from actions.context import current_project, use_project
 from actions.escalation import ActionEscalate
 from actions.faq import ActionAnswerFaq, ActionClarify
 from actions.smalltalk import ActionSmalltalk
-from bot.config import EmailSettings, NluSettings
+from bot.config.project import Project, load_project
+from bot.config.settings import EmailSettings, NluSettings
+from bot.dialogue.policy import ConversationState, decide
+from bot.handoff.routing import choose_route
 from bot.nlu.parser import Match, ParseResult
-from bot.policy import ConversationState, decide
-from bot.project import Project, load_project
-from bot.routing import choose_route
 
 # Open every day, all day: "24:00" ends a range at midnight.
 ALWAYS_OPEN = dedent(

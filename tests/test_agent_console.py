@@ -39,10 +39,10 @@ from handoff_helpers import (
 )
 from helpers import Client, history, run_cli, say, serve, stored_history
 
-from bot import cli
-from bot.agents import ADDRESS_FACTOR, LoginThrottle, verify_password
-from bot.config import Settings
-from bot.handoff import Handoff
+from bot.cli import main as cli
+from bot.config.settings import Settings
+from bot.handoff.model import Handoff
+from bot.livechat.accounts import ADDRESS_FACTOR, LoginThrottle, verify_password
 from bot.store import ConversationStore
 from bot.web.keys import CONVERSATIONS
 

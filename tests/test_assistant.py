@@ -1,4 +1,4 @@
-"""Whole turns and conversations with the trained assistant (bot/assistant.py)."""
+"""Whole turns and conversations with the trained assistant (bot/dialogue/assistant.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from helpers import CLARIFY_CANDIDATES
 
-from bot.assistant import Assistant, Turn
-from bot.policy import ConversationState
+from bot.dialogue.assistant import Assistant, Turn
+from bot.dialogue.policy import ConversationState
 
 SENDER = "klant-1"
 

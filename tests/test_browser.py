@@ -12,7 +12,7 @@ from aiohttp import web
 from helpers import CHROMIUM, free_port
 from playwright.async_api import Browser, Page, expect
 
-from bot.config import StoreSettings, load_settings
+from bot.config.settings import StoreSettings, load_settings
 from bot.web import create_app
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "widget-answer.png"

@@ -11,8 +11,8 @@ from helpers import CHROMIUM
 from playwright.async_api import Browser, Page, expect
 from test_browser import Server, ask, open_chat
 
-from bot.agents import hash_password
-from bot.config import AgentSettings, LivechatSettings
+from bot.config.settings import AgentSettings, LivechatSettings
+from bot.livechat.accounts import hash_password
 from bot.store import Agent, open_store
 
 ALWAYS_OPEN = {

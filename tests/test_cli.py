@@ -1,4 +1,4 @@
-"""The pcpatrol-bot command (bot/cli.py), run as a subprocess; `ask --json` is DESIGN.md §4."""
+"""The pcpatrol-bot command (bot/cli/main.py), run as a subprocess; `ask --json` is DESIGN.md §4."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from helpers import (
     write_small_project,
 )
 
-from bot.assistant import Assistant, Turn
-from bot.knowledge import load_knowledge
+from bot.config.project import Project
+from bot.dialogue.assistant import Assistant, Turn
+from bot.dialogue.knowledge import load_knowledge
+from bot.dialogue.policy import Decision
+from bot.maintenance.validate import validate_project
 from bot.nlu import model as stored_model
 from bot.nlu.parser import Match, ParseResult
 from bot.nlu.training_data import load_training_data
-from bot.policy import Decision
-from bot.project import Project
-from bot.validate import validate_project
 
 ACTIONS = {"answer", "clarify", "escalate", "smalltalk"}
 

@@ -1,4 +1,4 @@
-"""bot/cluster.py on a real redis-server: locks, live messages and presence shared by
+"""bot/store/cluster.py on a real redis-server: locks, live messages and presence shared by
 several server processes (each RedisCluster here stands for one process)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.cluster import ConversationBusy, LocalCluster, RedisCluster
+from bot.store.cluster import ConversationBusy, LocalCluster, RedisCluster
 
 Live = dict[str, Any]
 
@@ -92,7 +92,7 @@ async def test_a_dead_holders_lock_expires(redis_url: str, redis_prefix: str) ->
 async def test_a_lock_held_too_long_refuses_the_waiter(
     redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.cluster.LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("bot.store.cluster.LOCK_WAIT_SECONDS", 0.2)
     async with (
         process(redis_url, redis_prefix) as holder,
         process(redis_url, redis_prefix) as waiter,

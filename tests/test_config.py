@@ -1,4 +1,5 @@
-"""config.yml loading (bot/config.py, bot/yamlfile.py) and opening hours (bot/hours.py)."""
+"""config.yml loading (bot/config/settings.py, bot/config/yamlfile.py) and opening
+hours (bot/config/hours.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO, dedent
 
-from bot.config import (
+from bot.config.errors import Problem, ProjectError
+from bot.config.hours import OpeningHours
+from bot.config.settings import (
     EscalationSettings,
     LivechatSettings,
     NluSettings,
@@ -16,9 +19,7 @@ from bot.config import (
     UrlSettings,
     load_settings,
 )
-from bot.errors import Problem, ProjectError
-from bot.hours import OpeningHours
-from bot.yamlfile import load_yaml, parse_yaml
+from bot.config.yamlfile import load_yaml, parse_yaml
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

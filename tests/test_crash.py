@@ -32,7 +32,7 @@ from handoff_helpers import ASK_HUMAN, IDEAL, IDEAL_ARTICLE, new_sender
 from helpers import REST_WEBHOOK
 from processes import ServerProcess, project_with_config
 
-from bot.config import load_settings
+from bot.config.settings import load_settings
 from bot.store import open_store
 
 WEBSOCKET_CUSTOMERS = 8

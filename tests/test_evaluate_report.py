@@ -15,13 +15,14 @@ import pytest
 from helpers import write_small_project
 
 import actions.context
-from bot.assistant import Assistant
-from bot.cli import main
-from bot.config import NluSettings, load_settings
-from bot.errors import ProjectError
-from bot.evaluate import evaluate, read_tests
+from bot.cli.main import main
+from bot.config.errors import ProjectError
+from bot.config.project import load_project
+from bot.config.settings import NluSettings, load_settings
+from bot.dialogue.assistant import Assistant
 from bot.evaluation.command import evaluate_tests_file
 from bot.evaluation.crossval import folds
+from bot.evaluation.figures import evaluate, read_tests
 from bot.evaluation.judging import label_of
 from bot.evaluation.predictions import Predictor
 from bot.evaluation.progress import Progress
@@ -30,7 +31,6 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.model import load
 from bot.nlu.parser import IntentParser
 from bot.nlu.training_data import load_training_data
-from bot.project import load_project
 
 SCRIPT = "<script>alert('pwned')</script>"
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

@@ -31,10 +31,10 @@ from handoff_helpers import (
 )
 from helpers import Client, free_port, say, serve, stored_history
 
-from bot import mail
-from bot.config import EmailSettings, EscalationSettings, HandoffSettings, Settings
-from bot.handoff import Handoff, OutboxItem
-from bot.outbox import OutboxWorker
+from bot.config.settings import EmailSettings, EscalationSettings, HandoffSettings, Settings
+from bot.delivery import mail
+from bot.delivery.outbox import OutboxWorker
+from bot.handoff.model import Handoff, OutboxItem
 from bot.store import ConversationStore, Event
 from bot.store.sqlite import SqliteStore
 from bot.web.keys import CONVERSATIONS

@@ -23,8 +23,8 @@ from handoff_helpers import (
 )
 from helpers import Client, free_port, say, serve
 
-from bot.config import Settings
-from bot.handoff import Handoff
+from bot.config.settings import Settings
+from bot.handoff.model import Handoff
 from bot.store import ConversationStore
 from bot.web.keys import CONVERSATIONS
 

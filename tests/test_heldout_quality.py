@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.assistant import Assistant
-from bot.evaluate import evaluate, read_tests
+from bot.dialogue.assistant import Assistant
+from bot.evaluation.figures import evaluate, read_tests
 from bot.nlu.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent

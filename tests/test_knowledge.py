@@ -1,4 +1,5 @@
-"""faq/ articles: front matter, published titles, plain text for chat (bot/knowledge.py)."""
+"""faq/ articles: front matter, published titles, plain text for chat
+(bot/dialogue/knowledge.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, write_article
 
-from bot.errors import ProjectError
-from bot.knowledge import ID_PATTERN, load_article, load_knowledge
+from bot.config.errors import ProjectError
+from bot.dialogue.knowledge import ID_PATTERN, load_article, load_knowledge
 
 
 def published_articles(source: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from bot.config import NluSettings
+from bot.config.settings import NluSettings
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize

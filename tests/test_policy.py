@@ -1,4 +1,4 @@
-"""The dialogue policy on hand-built parses (bot/policy.py); no model needed."""
+"""The dialogue policy on hand-built parses (bot/dialogue/policy.py); no model needed."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import NluSettings
-from bot.nlu import OUT_OF_SCOPE, Match, ParseResult
-from bot.policy import (
+from bot.config.settings import NluSettings
+from bot.dialogue.policy import (
     LOW_CONFIDENCE,
     NOT_HELPED,
     REQUEST_HUMAN,
@@ -16,6 +15,7 @@ from bot.policy import (
     Decision,
     decide,
 )
+from bot.nlu import OUT_OF_SCOPE, Match, ParseResult
 
 SETTINGS = NluSettings(
     answer_threshold=0.5,

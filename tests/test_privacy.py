@@ -43,10 +43,10 @@ from handoff_helpers import (
 )
 from helpers import CLI, Client, copy_project, free_port, run_cli, say, stored_history
 
-from bot import logs
-from bot.config import PrivacySettings, Settings
-from bot.handoff import Handoff, OutboxItem, Route
-from bot.retention import DAY_SECONDS, RetentionJob
+from bot.config.settings import PrivacySettings, Settings
+from bot.handoff.model import Handoff, OutboxItem, Route
+from bot.privacy import logs
+from bot.privacy.retention import DAY_SECONDS, RetentionJob
 from bot.store import Event
 from bot.store.sqlite import SqliteStore
 from bot.web import create_app
@@ -153,7 +153,11 @@ async def test_logs_above_debug_name_ids_never_text_or_addresses(
     secrets = [ADDRESS, QUESTION, LIVECHAT_TEXT, AGENT_TEXT, "dubbel afgeschreven", "88231"]
     # Every logger but the test's own SMTP server (aiosmtpd's "mail.log").
     loud = [r for r in caplog.records if r.levelno >= logging.INFO and r.name != "mail.log"]
-    assert {r.name for r in loud} >= {"aiohttp.access", "bot.outbox", "bot.conversations"}
+    assert {r.name for r in loud} >= {
+        "aiohttp.access",
+        "bot.delivery.outbox",
+        "bot.conversations.turns",
+    }
     for record in loud:
         assert not leaks(record_text(record), secrets), (record.name, record_text(record))
     lines = [record_text(r) for r in loud]

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from processes import ServerProcess, project_with_config
 
-from bot.assistant import Assistant
+from bot.dialogue.assistant import Assistant
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import RANKING_SIZE, IntentParser, Match

@@ -1,9 +1,9 @@
-"""Hot reload (bot/reload.py, POST /admin/reload): a changed project is validated, trained
-and swapped in while serving; a broken change is refused and the old model keeps serving.
-
-Each test serves its own copy of the project (its files are changed), with the trained
-model file of the session's copy, so a reload only retrains when the examples change.
-Tests that need a retrain use the small project, which trains in a fraction of a second.
+"""Hot reload (bot/maintenance/reload.py, POST /admin/reload): a changed project is
+validated, trained and swapped in while serving; a broken change is refused and the old
+model keeps serving. Each test serves its own copy of the project (its files are
+changed), with the trained model file of the session's copy, so a reload only retrains
+when the examples change. Tests that need a retrain use the small project, which trains
+in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from helpers import Client, copy_project, say, serve, write_small_project
 
-from bot.config import Settings, load_settings
-from bot.reload import Reloader
-from bot.validate import validate_project
+from bot.config.settings import Settings, load_settings
+from bot.maintenance.reload import Reloader
+from bot.maintenance.validate import validate_project
 from bot.web.keys import CONVERSATIONS
 
 TOKEN = "s3cret-admin-token"
@@ -392,7 +392,7 @@ async def test_the_watcher_picks_up_a_change_by_itself(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.delenv("PCPATROL_ADMIN_TOKEN", raising=False)  # no POST needed
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.maintenance.reload")
     async with serve(settings_of(project, watch=True)) as client:
         model = await health_model(client)
         assert await answered_title(client) == "Kan ik mijn facturen ook met iDEAL betalen?"

@@ -1,10 +1,10 @@
-"""`pcpatrol-bot review` (bot/review.py): the escalated messages of the store, grouped, with
-the closest intent and the agents' labels; `--accept` adds them as examples.
-
-The store is filled through the real app: customers write over the REST channel while
-the livechat is open and an agent has the console open, and the agent labels handoffs
-(AgentDesk.label, as the console's label button does). The last test is the issue's
-whole cycle: an escalated question, `review --accept`, a reload, the question answered.
+"""`pcpatrol-bot review` (bot/maintenance/review.py): the escalated messages of the store,
+grouped, with the closest intent and the agents' labels; `--accept` adds them as
+examples. The store is filled through the real app: customers write over the REST
+channel while the livechat is open and an agent has the console open, and the agent
+labels handoffs (AgentDesk.label, as the console's label button does). The last test is
+the issue's whole cycle: an escalated question, `review --accept`, a reload, the
+question answered.
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ import pytest
 from helpers import Client, copy_project, run_cli, say, serve
 
 import actions.context
-import bot.review
-from bot.agents import hash_password
-from bot.assistant import Assistant
-from bot.cli import main
-from bot.config import Settings, load_settings
-from bot.handoff import NEW_TOPIC
+import bot.maintenance.review
+from bot.cli.main import main
+from bot.config.settings import Settings, load_settings
+from bot.dialogue.assistant import Assistant
+from bot.handoff.model import NEW_TOPIC
+from bot.livechat.accounts import hash_password
+from bot.maintenance.review import append_example
+from bot.maintenance.validate import validate_project
 from bot.nlu.parser import IntentParser
 from bot.nlu.training_data import load_training_data
-from bot.review import append_example
 from bot.store import Agent, open_store
-from bot.validate import validate_project
 from bot.web.keys import CONVERSATIONS, DESK
 
 TOKEN = "review-cycle-token"
@@ -183,10 +183,10 @@ def review(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tup
 
 
 async def collect(project: Path, parser: IntentParser) -> set[str]:
-    """The texts review lists, by bot.review.collect over the project's store."""
+    """The texts review lists, by bot.maintenance.review.collect over the project's store."""
     store = await open_store(load_settings(project))
     try:
-        groups = await bot.review.collect(store, parser, load_training_data(project))
+        groups = await bot.maintenance.review.collect(store, parser, load_training_data(project))
     finally:
         await store.close()
     return {item.text for group in groups for item in group.items}

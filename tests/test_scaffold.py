@@ -1,5 +1,6 @@
-"""`pcpatrol-bot new-intent NAME --article ID` (bot/scaffold.py): a new intents/ file and
-the article's front matter, so a maintainer adds an intent without touching Python."""
+"""`pcpatrol-bot new-intent NAME --article ID` (bot/maintenance/scaffold.py): a new
+intents/ file and the article's front matter, so a maintainer adds an intent without
+touching Python."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 import pytest
 from helpers import copy_project, write_article, write_small_project
 
-from bot.assistant import Assistant
-from bot.cli import main
+from bot.cli.main import main
+from bot.dialogue.assistant import Assistant
+from bot.dialogue.policy import ConversationState
+from bot.maintenance.validate import validate_project
 from bot.nlu.training_data import load_intents_file
-from bot.policy import ConversationState
-from bot.validate import validate_project
 
 ARTICLE = "factuuradres-wijzigen"
 TITLE = "Hoe wijzig ik mijn factuuradres?"

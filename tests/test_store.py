@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings, StoreSettings
+from bot.config.settings import Settings, StoreSettings
 from bot.store import Event, open_store
 from bot.store.sqlite import SqliteStore
 

@@ -23,11 +23,11 @@ from handoff_helpers import smtp_server
 from helpers import free_port, run_cli
 from redis_server import CutAfterExec, RedisServer
 
-from bot import mail
-from bot.agents import verify_password
-from bot.config import EmailSettings, HandoffSettings, Settings, StoreSettings
-from bot.handoff import Handoff, HandoffStatus, OutboxItem, Route
-from bot.outbox import OutboxWorker
+from bot.config.settings import EmailSettings, HandoffSettings, Settings, StoreSettings
+from bot.delivery import mail
+from bot.delivery.outbox import OutboxWorker
+from bot.handoff.model import Handoff, HandoffStatus, OutboxItem, Route
+from bot.livechat.accounts import verify_password
 from bot.store import Agent, ConversationStore, Event, Session, open_store
 from bot.store.redis import RedisStore
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, dedent
 
-from bot.errors import Problem, ProjectError
-from bot.knowledge import load_knowledge
+from bot.config.errors import Problem, ProjectError
+from bot.dialogue.knowledge import load_knowledge
 from bot.nlu.training_data import (
     ENTITY_ANNOTATION,
     INTENT_NAME,

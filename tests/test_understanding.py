@@ -10,7 +10,7 @@ import pickle
 
 import pytest
 
-from bot.assistant import Assistant
+from bot.dialogue.assistant import Assistant
 from bot.nlu import normalize
 from bot.nlu import parser as nlu_parser
 from bot.nlu.evidence import DomainEvidence

@@ -1,5 +1,5 @@
 """`pcpatrol-bot validate`, grown for maintainers: near-duplicate examples across intents
-(bot/validate.py check_near_duplicates) and `--fail-on-warnings` for CI."""
+(bot/maintenance/validate.py check_near_duplicates) and `--fail-on-warnings` for CI."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO, copy_project, write_small_project
 
-from bot.cli import main
+from bot.cli.main import main
+from bot.maintenance.validate import check_near_duplicates, validate_project
 from bot.nlu.training_data import load_training_data
-from bot.validate import check_near_duplicates, validate_project
 
 # The small project's first pay_with_ideal example (intents/nlu.yml line 5).
 IDEAL = "kan ik met ideal betalen"

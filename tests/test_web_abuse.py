@@ -32,9 +32,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from helpers import CHROMIUM, REST_WEBHOOK, Client, serve
 from playwright.async_api import Browser, expect
 
-from bot.config import LimitSettings, Settings, load_settings
-from bot.errors import ProjectError
-from bot.ratelimit import MemoryRateLimiter
+from bot.config.errors import ProjectError
+from bot.config.settings import LimitSettings, Settings, load_settings
+from bot.store.ratelimit import MemoryRateLimiter
 from bot.web import create_app
 from bot.web.keys import CONVERSATIONS, LIMITER, OPEN_WEBSOCKETS
 

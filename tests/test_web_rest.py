@@ -38,8 +38,8 @@ from helpers import (
     with_store,
 )
 
-from bot.config import Settings
-from bot.project import Project
+from bot.config.project import Project
+from bot.config.settings import Settings
 from bot.web.keys import CONVERSATIONS
 
 ARTICLE_ID = "betalen-met-ideal"

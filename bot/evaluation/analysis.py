@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.config import NluSettings
-from bot.knowledge import KnowledgeBase
+from bot.config.settings import NluSettings
+from bot.dialogue.knowledge import KnowledgeBase
 
 from .judging import Judgement, figures, judge_all
 from .predictions import Prediction

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.assistant import Assistant
-from bot.evaluate import ESCALATE, SMALLTALK, TestCase
+from bot.config.project import load_project
+from bot.dialogue.assistant import Assistant
+from bot.evaluation.figures import ESCALATE, SMALLTALK, TestCase
 from bot.nlu import load_training_data
-from bot.project import load_project
 
 from .analysis import CROSS_VALIDATION, TESTS, Evaluation, analyse
 from .console import print_errors, print_figures, print_scores, print_sweep

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedKFold
 
-from bot.config import NluSettings
-from bot.errors import Problem, ProjectError
-from bot.knowledge import KnowledgeBase
+from bot.config.errors import Problem, ProjectError
+from bot.config.settings import NluSettings
+from bot.dialogue.knowledge import KnowledgeBase
 from bot.nlu import Example, TrainingData, train
 
 from .judging import expected_outcome

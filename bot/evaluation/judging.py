@@ -6,11 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.config import NluSettings
-from bot.evaluate import ESCALATE, SMALLTALK
-from bot.knowledge import KnowledgeBase
-from bot.nlu import OUT_OF_SCOPE, ParseResult
-from bot.policy import (
+from bot.config.settings import NluSettings
+from bot.dialogue.knowledge import KnowledgeBase
+from bot.dialogue.policy import (
     AFFIRM,
     DENY,
     REQUEST_HUMAN,
@@ -19,6 +17,8 @@ from bot.policy import (
     Decision,
     decide,
 )
+from bot.evaluation.figures import ESCALATE, SMALLTALK
+from bot.nlu import OUT_OF_SCOPE, ParseResult
 
 from .predictions import Prediction
 

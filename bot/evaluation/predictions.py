@@ -15,7 +15,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from bot.config import NluSettings
+from bot.config.settings import NluSettings
 from bot.nlu import ParseResult, TrainedModel
 
 

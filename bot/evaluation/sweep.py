@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.config import NluSettings
-from bot.knowledge import KnowledgeBase
+from bot.config.settings import NluSettings
+from bot.dialogue.knowledge import KnowledgeBase
 
 from .judging import at_threshold, figures, judge_all
 from .predictions import Prediction

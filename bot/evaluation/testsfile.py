@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import NluSettings
-from bot.evaluate import TestCase
+from bot.config.settings import NluSettings
+from bot.evaluation.figures import TestCase
 from bot.nlu import TrainedModel
 
 from .predictions import Prediction, Predictor

@@ -18,7 +18,7 @@ from typing import Any
 import sklearn
 
 from bot import __version__
-from bot.config import NluSettings, Settings
+from bot.config.settings import NluSettings, Settings
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import NluSettings
+from bot.config.settings import NluSettings
 from bot.nlu.candidates import top_candidates
 from bot.nlu.classifier import Array, IntentClassifier
 from bot.nlu.evidence import DomainEvidence

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import Problem, ProjectError
-from bot.yamlfile import load_yaml
+from bot.config.errors import Problem, ProjectError
+from bot.config.yamlfile import load_yaml
 
 INTENTS_DIR = "intents"
 # Calibration cross-validates, so every intent needs examples in two folds.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.config import Settings
+from bot.config.settings import Settings
 from bot.store.base import Agent, ConversationStore, Event, Session
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.handoff import Handoff, OutboxItem
+from bot.handoff.model import Handoff, OutboxItem
 
 EventKind = Literal["user", "bot", "agent", "action"]
 

@@ -18,8 +18,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT, ZSetRangeResponse
 
-from bot.config import Settings
-from bot.handoff import Handoff, OutboxItem
+from bot.config.settings import Settings
+from bot.handoff.model import Handoff, OutboxItem
 from bot.store.base import Agent, Event, Session
 
 # The latest "offered a colleague" messages kept for offered_escalations (review reads 5000).

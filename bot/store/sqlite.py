@@ -14,9 +14,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import Settings
-from bot.handoff import Handoff, OutboxItem
-from bot.logs import log_failure
+from bot.config.settings import Settings
+from bot.handoff.model import Handoff, OutboxItem
+from bot.privacy.logs import log_failure
 from bot.store.base import Agent, Event, Session
 
 logger = logging.getLogger(__name__)
@@ -532,7 +532,7 @@ LIMIT ?2
 _UNNAMED_SENT = "DELETE FROM outbox WHERE sender_id IS NULL AND status = 'sent' AND created_at < ?"
 # Conversations erased per transaction by delete_older_than.
 RETENTION_BATCH = 500
-# The last line of a handoff mail names its conversation (bot/mail.py).
+# The last line of a handoff mail names its conversation (bot/delivery/mail.py).
 _MAIL_FOOTER = re.compile(r"\(gesprek (.+), overdracht [0-9a-f]+\)\s*\Z")
 
 

@@ -7,7 +7,7 @@ import os
 
 from aiohttp import web
 
-from bot.forget import forget
+from bot.privacy.forget import forget
 from bot.web.errors import ApiError
 from bot.web.keys import CONVERSATIONS, RELOADER, SETTINGS
 from bot.web.validation import require_sender
@@ -54,7 +54,7 @@ async def reload(request: web.Request) -> web.Response:
 # Any sender id, "/" included (REST senders may have one), percent-encoded in the path.
 @routes.post("/admin/forget/{sender:.+}")
 async def forget_sender(request: web.Request) -> web.Response:
-    """Erase one customer's data (bot/forget.py): the conversation's messages, state,
+    """Erase one customer's data (bot/privacy/forget.py): the conversation's messages, state,
     handoffs (open ones leave the agents' queue) and deliveries, queued mails too."""
     _check_token(request)
     sender = require_sender(request.match_info["sender"])

@@ -8,19 +8,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.agent_desk import AgentDesk
-from bot.agents import LoginThrottle
-from bot.assistant import Assistant
-from bot.cluster import RedisCluster
-from bot.config import Settings
-from bot.conversations import AgentListeners, Conversations, Hub
-from bot.forget import hold_while_serving
-from bot.outbox import OutboxWorker
-from bot.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from bot.reload import Reloader
-from bot.retention import RetentionJob
+from bot.config.settings import Settings
+from bot.conversations.turns import AgentListeners, Conversations, Hub
+from bot.delivery.outbox import OutboxWorker
+from bot.dialogue.assistant import Assistant
+from bot.livechat.accounts import LoginThrottle
+from bot.livechat.desk import AgentDesk
+from bot.maintenance.reload import Reloader
+from bot.privacy.forget import hold_while_serving
+from bot.privacy.retention import RetentionJob
 from bot.store import open_store
-from bot.web import admin, agent, pages, rest, security, websocket
+from bot.store.cluster import RedisCluster
+from bot.store.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from bot.web import admin, console, pages, rest, security, websocket
 from bot.web.errors import error_middleware
 from bot.web.keys import (
     CONVERSATIONS,
@@ -67,7 +67,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> web.Ap
     app.add_routes(rest.routes)
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
-    app.add_routes(agent.routes)
+    app.add_routes(console.routes)
     app.add_routes(admin.routes)
     return app
 
@@ -77,7 +77,8 @@ async def _core(app: web.Application, preloaded: Assistant | None = None) -> Asy
     assistant = preloaded
     if assistant is None:
         assistant = await asyncio.to_thread(Assistant.load, settings.project_dir, settings)
-    # Held while serving, so `pcpatrol-bot forget` goes through /admin/forget (bot/forget.py).
+    # Held while serving, so `pcpatrol-bot forget` goes through /admin/forget
+    # (bot/privacy/forget.py).
     serving = await hold_while_serving(settings)
     store = await open_store(settings)
     shared = settings.store

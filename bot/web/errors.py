@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.cluster import ConversationBusy
-from bot.logs import log_failure
+from bot.privacy.logs import log_failure
+from bot.store.cluster import ConversationBusy
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ApiError(Exception):
 
 def conversation_busy() -> ApiError:
     """The 503 of a conversation that another server process held too long (a message
-    waits for its conversation's lock; see bot/cluster.py)."""
+    waits for its conversation's lock; see bot/store/cluster.py)."""
     return ApiError(
         503,
         "busy",

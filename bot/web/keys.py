@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.agent_desk import AgentDesk
-from bot.agents import LoginThrottle
-from bot.config import Settings
-from bot.conversations import Conversations
-from bot.ratelimit import RateLimiter
-from bot.reload import Reloader
+from bot.config.settings import Settings
+from bot.conversations.turns import Conversations
+from bot.livechat.accounts import LoginThrottle
+from bot.livechat.desk import AgentDesk
+from bot.maintenance.reload import Reloader
+from bot.store.ratelimit import RateLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
 CONVERSATIONS = web.AppKey("conversations", Conversations)

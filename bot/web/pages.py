@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.knowledge import KnowledgeBase
+from bot.dialogue.knowledge import KnowledgeBase
 from bot.web.errors import ApiError
 from bot.web.keys import CONVERSATIONS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot import __version__
-from bot.policy import ConversationState
+from bot.dialogue.policy import ConversationState
 from bot.web import limits, security
 from bot.web.errors import ApiError, read_json_object
 from bot.web.keys import CONVERSATIONS, SETTINGS

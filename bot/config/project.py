@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings, load_settings
-from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.responses import Responses, load_responses
+from bot.config.settings import Settings, load_settings
+from bot.dialogue.knowledge import KnowledgeBase, load_knowledge
+from bot.dialogue.responses import Responses, load_responses
 
 
 @dataclass(frozen=True)

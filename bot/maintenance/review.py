@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.handoff import NEW_TOPIC
+from bot.handoff.model import NEW_TOPIC
 from bot.nlu import IntentParser, TrainingData, normalize
 from bot.store import ConversationStore
 

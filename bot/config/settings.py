@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.errors import Problem, ProjectError
-from bot.hours import OpeningHours
-from bot.yamlfile import KeyPath, YamlDocument, load_yaml
+from bot.config.errors import Problem, ProjectError
+from bot.config.hours import OpeningHours
+from bot.config.yamlfile import KeyPath, YamlDocument, load_yaml
 
 CONFIG_FILE = "config.yml"
 # A host name or IP literal of an origin (nothing that could break a CSP header).

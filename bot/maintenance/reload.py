@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.assistant import Assistant
-from bot.conversations import Conversations
-from bot.errors import Problem, ProjectError
-from bot.logs import log_failure
-from bot.validate import validate_project
+from bot.config.errors import Problem, ProjectError
+from bot.conversations.turns import Conversations
+from bot.dialogue.assistant import Assistant
+from bot.maintenance.validate import validate_project
+from bot.privacy.logs import log_failure
 
 logger = logging.getLogger(__name__)
 

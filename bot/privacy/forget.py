@@ -33,10 +33,10 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from bot.cluster import RedisCluster
-from bot.config import Settings
-from bot.conversations import Conversations
+from bot.config.settings import Settings
+from bot.conversations.turns import Conversations
 from bot.store import ConversationStore, open_store
+from bot.store.cluster import RedisCluster
 
 logger = logging.getLogger(__name__)
 

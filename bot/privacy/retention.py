@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from bot.config import Settings
-from bot.logs import log_failure
+from bot.config.settings import Settings
+from bot.privacy.logs import log_failure
 from bot.store import ConversationStore
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import LockError, RedisError
 
-from bot.logs import log_failure
+from bot.privacy.logs import log_failure
 from bot.store.redis import connect
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.dialogue.policy import ConversationState
+from bot.dialogue.responses import Responses
 from bot.nlu import normalize
-from bot.policy import ConversationState
-from bot.responses import Responses
 
 EMAIL_FORM = "handoff_email_form"
 # Each form's slots, in the order they are asked (the domain's required_slots).

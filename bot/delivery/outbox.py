@@ -11,10 +11,10 @@ from typing import Any
 
 import aiohttp
 
-from bot import mail
-from bot.config import Settings
-from bot.handoff import OutboxItem
-from bot.logs import describe_error, log_failure, plain
+from bot.config.settings import Settings
+from bot.delivery import mail
+from bot.handoff.model import OutboxItem
+from bot.privacy.logs import describe_error, log_failure, plain
 from bot.store import ConversationStore
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
-from bot.handoff import Handoff
+from bot.config.settings import Settings
+from bot.handoff.model import Handoff
 from bot.store import Event
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from actions.context import use_project
-from bot.action_runner import InProcessActionRunner
-from bot.config import Settings
-from bot.forms import FORM_SLOTS, FormOutcome, FormRunner
-from bot.handoff import Route
-from bot.nlu import IntentParser, ParseResult, TrainedModel, ensure_trained, load_training_data
-from bot.policy import (
+from bot.config.project import Project, load_project
+from bot.config.settings import Settings
+from bot.dialogue.action_runner import InProcessActionRunner
+from bot.dialogue.forms import FORM_SLOTS, FormOutcome, FormRunner
+from bot.dialogue.policy import (
     AFFIRM,
     DENY,
     REQUEST_HUMAN,
@@ -23,8 +22,9 @@ from bot.policy import (
     Decision,
     decide,
 )
-from bot.project import Project, load_project
-from bot.routing import choose_route
+from bot.handoff.model import Route
+from bot.handoff.routing import choose_route
+from bot.nlu import IntentParser, ParseResult, TrainedModel, ensure_trained, load_training_data
 
 logger = logging.getLogger(__name__)
 CONVERSATIONAL_INTENTS = SMALLTALK_INTENTS | {AFFIRM, DENY}

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.assistant import Assistant, Turn
-from bot.errors import Problem, ProjectError
-from bot.knowledge import KnowledgeBase
-from bot.policy import ConversationState
+from bot.config.errors import Problem, ProjectError
+from bot.dialogue.assistant import Assistant, Turn
+from bot.dialogue.knowledge import KnowledgeBase
+from bot.dialogue.policy import ConversationState
 
 ESCALATE, SMALLTALK = "escalate", "smalltalk"
 HEADER = ["text", "expected", "kind"]

@@ -15,21 +15,22 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from bot import logs, review
-from bot.agents import AccountError, check_username, hash_password
-from bot.assistant import Assistant
-from bot.config import Settings, load_settings
-from bot.errors import ProjectError
-from bot.evaluate import evaluate, read_tests
-from bot.forget import URL_ENV, ForgetError, forget_senders
-from bot.handoff import NEW_TOPIC
-from bot.knowledge import load_knowledge
+from bot.config.errors import ProjectError
+from bot.config.project import load_project
+from bot.config.settings import Settings, load_settings
+from bot.dialogue.assistant import Assistant
+from bot.dialogue.knowledge import load_knowledge
+from bot.dialogue.policy import ConversationState
+from bot.evaluation.figures import evaluate, read_tests
+from bot.handoff.model import NEW_TOPIC
+from bot.livechat.accounts import AccountError, check_username, hash_password
+from bot.maintenance import review
+from bot.maintenance.scaffold import new_intent
+from bot.maintenance.validate import validate_project
 from bot.nlu import TrainingData, load_training_data, save, train
-from bot.policy import ConversationState
-from bot.project import load_project
-from bot.scaffold import new_intent
+from bot.privacy import logs
+from bot.privacy.forget import URL_ENV, ForgetError, forget_senders
 from bot.store import Agent, open_store
-from bot.validate import validate_project
 from bot.web import create_app
 
 CLI_SENDER = "cli"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from bot.config import NluSettings
+from bot.config.settings import NluSettings
 from bot.nlu import OUT_OF_SCOPE, Language, Match, ParseResult
 
 SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge"})

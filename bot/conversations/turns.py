@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from bot import mail
-from bot.assistant import Assistant, Escalation, Turn
-from bot.cluster import Cluster, Live, LocalCluster
-from bot.config import Settings
-from bot.handoff import Handoff, OutboxItem, iso
-from bot.policy import ConversationState
+from bot.config.settings import Settings
+from bot.delivery import mail
+from bot.dialogue.assistant import Assistant, Escalation, Turn
+from bot.dialogue.policy import ConversationState
+from bot.handoff.model import Handoff, OutboxItem, iso
 from bot.store import ConversationStore, Event
+from bot.store.cluster import Cluster, Live, LocalCluster
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Conversations:
             `message_id` was handled before (a resend).
         """
         reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
-        # What customers write is logged at DEBUG only (bot/logs.py); ids above that.
+        # What customers write is logged at DEBUG only (bot/privacy/logs.py); ids above that.
         logger.debug("Message %s of %s on %s: %r", message_id, sender, channel, text)
         async with self.locked(sender):
             if message_id is not None and await self.store.has_message(sender, message_id):

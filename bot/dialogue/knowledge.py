@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import Problem, ProjectError
+from bot.config.errors import Problem, ProjectError
+from bot.config.yamlfile import parse_yaml
 from bot.nlu import ArticleText
-from bot.yamlfile import parse_yaml
 
 FAQ_DIR = "faq"
 REQUIRED_KEYS = ("id", "title", "category", "intents")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.errors import Problem, ProjectError
-from bot.knowledge import Article
+from bot.config.errors import Problem, ProjectError
+from bot.dialogue.knowledge import Article
 from bot.nlu import INTENT_NAME, INTENTS_DIR
 
 INTENTS_LINE = re.compile(r"^intents:\s*\[(?P<names>[^\]]*)\]\s*$", re.MULTILINE)

@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations import Conversations, entry_of
-from bot.handoff import NEW_TOPIC, Handoff
-from bot.policy import ConversationState
+from bot.conversations.turns import Conversations, entry_of
+from bot.dialogue.policy import ConversationState
+from bot.handoff.model import NEW_TOPIC, Handoff
 from bot.store import Agent, Event
 
 

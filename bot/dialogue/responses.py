@@ -6,9 +6,9 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ProjectError
+from bot.config.errors import ProjectError
+from bot.config.yamlfile import load_yaml
 from bot.nlu import Language
-from bot.yamlfile import load_yaml
 
 RESPONSES_FILE = "responses.yml"
 LANGUAGES: tuple[Language, ...] = ("nl", "en")

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import Problem, ProjectError
+from bot.config.errors import Problem, ProjectError
 
 KeyPath = tuple[str | int, ...]
 

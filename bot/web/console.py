@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.agent_desk import DeskError
-from bot.agents import check_login, session_agent, start_session
+from bot.livechat.accounts import check_login, session_agent, start_session
+from bot.livechat.desk import DeskError
 from bot.store import Agent, Session
 from bot.web import limits
 from bot.web.errors import ApiError, read_json_object

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config import Settings
-from bot.handoff import Route
+from bot.config.settings import Settings
+from bot.handoff.model import Route
 
 
 def choose_route(settings: Settings, now: datetime, agents_online: bool) -> Route:

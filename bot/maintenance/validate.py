@@ -10,12 +10,12 @@ from typing import TypeVar
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.config import Settings, load_settings
-from bot.errors import Problem, ProjectError
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.config.errors import Problem, ProjectError
+from bot.config.settings import Settings, load_settings
+from bot.dialogue.knowledge import KnowledgeBase, load_knowledge
+from bot.dialogue.policy import POLICY_INTENTS, SMALLTALK_INTENTS
+from bot.dialogue.responses import Responses, load_responses
 from bot.nlu import Example, TrainingData, load_training_data, normalize
-from bot.policy import POLICY_INTENTS, SMALLTALK_INTENTS
-from bot.responses import Responses, load_responses
 
 RECOMMENDED_EXAMPLES = 10
 NEAR_DUPLICATE = 95  # rapidfuzz ratio of two normalised examples

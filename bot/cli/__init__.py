@@ -1,0 +1,1 @@
+"""The pcpatrol-bot command."""

@@ -1,0 +1,1 @@
+"""The maintainer's tools: validate, review, scaffold and hot reload."""

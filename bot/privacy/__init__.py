@@ -1,0 +1,1 @@
+"""Privacy: erasing a customer's data, the retention job, and logs without customers' words."""
