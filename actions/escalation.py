@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, speaker
+from actions.context import ProjectAware
 from bot.dialogue.forms import EMAIL_FORM
 from bot.handoff.routing import choose_route
 
@@ -34,7 +34,7 @@ def escalation_reason(tracker: Tracker) -> str:
     return "low_confidence"
 
 
-class ActionEscalate(Action):
+class ActionEscalate(ProjectAware, Action):
     """Explains why a colleague takes over, and how to reach one now."""
 
     def name(self) -> str:
@@ -43,9 +43,9 @@ class ActionEscalate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        project = current_project()
+        project = self.project
         settings = project.settings
-        say = speaker(tracker)
+        say = self.speaker(tracker)
         reason = escalation_reason(tracker)
         misunderstood = int(tracker.get_slot("low_confidence_count") or 0)
         if reason == "low_confidence" and misunderstood > 0:

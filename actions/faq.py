@@ -8,10 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, speaker
+from actions.context import ProjectAware
 
 
-class ActionAnswerFaq(Action):
+class ActionAnswerFaq(ProjectAware, Action):
     """Sends the article for the latest intent, then asks whether it helped."""
 
     def name(self) -> str:
@@ -20,8 +20,8 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        project = current_project()
-        say = speaker(tracker)
+        project = self.project
+        say = self.speaker(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         article = project.knowledge.for_intent(intent) if intent else None
         if article is None:
@@ -51,7 +51,7 @@ class ActionAnswerFaq(Action):
         ]
 
 
-class ActionClarify(Action):
+class ActionClarify(ProjectAware, Action):
     """Offers the close articles (slot clarify_options) as buttons, plus "Iets anders"."""
 
     def name(self) -> str:
@@ -60,8 +60,8 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        project = current_project()
-        say = speaker(tracker)
+        project = self.project
+        say = self.speaker(tracker)
         buttons = []
         for intent in tracker.get_slot("clarify_options") or []:
             article = project.knowledge.for_intent(intent)

@@ -8,14 +8,14 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import speaker
+from actions.context import ProjectAware
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 MIN_QUESTION_CHARS = 3
 MAX_EMAIL_CHARS = 254
 
 
-class ValidateHandoffEmailForm(FormValidationAction):
+class ValidateHandoffEmailForm(ProjectAware, FormValidationAction):
     """Checks the e-mail address and the question; an invalid value is asked again."""
 
     def name(self) -> str:
@@ -30,7 +30,7 @@ class ValidateHandoffEmailForm(FormValidationAction):
     ) -> dict[str, Any]:
         found = EMAIL.search(value) if isinstance(value, str) else None
         if found is None or len(found.group(0)) > MAX_EMAIL_CHARS:
-            dispatcher.utter_message(text=speaker(tracker)("invalid_customer_email"))
+            dispatcher.utter_message(text=self.speaker(tracker)("invalid_customer_email"))
             return {"customer_email": None}
         return {"customer_email": found.group(0)}
 
@@ -44,12 +44,12 @@ class ValidateHandoffEmailForm(FormValidationAction):
         if value == "/affirm":  # "Mijn vraag hierboven"
             value = tracker.get_slot("question")
         if not isinstance(value, str) or len(value.strip()) < MIN_QUESTION_CHARS:
-            dispatcher.utter_message(text=speaker(tracker)("invalid_customer_question"))
+            dispatcher.utter_message(text=self.speaker(tracker)("invalid_customer_question"))
             return {"customer_question": None}
         return {"customer_question": value.strip()}
 
 
-class ActionSubmitHandoffEmail(Action):
+class ActionSubmitHandoffEmail(ProjectAware, Action):
     """Confirms to the customer that their question goes to a colleague by e-mail."""
 
     def name(self) -> str:
@@ -59,5 +59,5 @@ class ActionSubmitHandoffEmail(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         email = str(tracker.get_slot("customer_email") or "")
-        dispatcher.utter_message(text=speaker(tracker)("form_submitted", email=email))
+        dispatcher.utter_message(text=self.speaker(tracker)("form_submitted", email=email))
         return []

@@ -8,10 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import current_project, speaker
+from actions.context import ProjectAware
 
 
-class ActionSmalltalk(Action):
+class ActionSmalltalk(ProjectAware, Action):
     """Replies with the response named after the intent."""
 
     def name(self) -> str:
@@ -20,7 +20,7 @@ class ActionSmalltalk(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        project = current_project()
+        project = self.project
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         if intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
@@ -28,7 +28,7 @@ class ActionSmalltalk(Action):
             key = intent
         else:
             key = "how_can_i_help"
-        dispatcher.utter_message(text=speaker(tracker)(key))
+        dispatcher.utter_message(text=self.speaker(tracker)(key))
         return [
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),

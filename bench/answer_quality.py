@@ -6,9 +6,9 @@
 
 Each message is judged as the first message of a new conversation, through the whole
 assistant (NLU, policy, actions), as `pcpatrol-bot evaluate --tests` does. The rows are
-read here rather than with `bot.evaluation.figures.read_tests`, so a baseline checkout whose
-reader knows only two columns is measured on the same rows. The sets are never trained
-on; the settings were chosen on tests/data/dev*.tsv and cross-validation only.
+read here rather than with `read_tests` of `bot.evaluation.figures`, so a baseline
+checkout whose reader knows only two columns is measured on the same rows. The sets are
+never trained on; the settings were chosen on tests/data/dev*.tsv and cross-validation only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from bench.common import PROJECT_DIR, table, write_result
@@ -49,10 +50,11 @@ def read_rows(path: Path) -> list[tuple[str, str, str]]:
 
 async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[str, Any]:
     """Load the assistant of `code_dir` on `project` and judge every row of every set
-    with that code's own `bot.evaluation.figures` (the figures `pcpatrol-bot evaluate` prints)."""
+    with that code's own evaluation (the figures `pcpatrol-bot evaluate` prints)."""
     use_code(code_dir)
-    assistant_module = importlib.import_module("bot.dialogue.assistant")
-    evaluation = importlib.import_module("bot.evaluation.figures")
+    # A baseline from before bot/ was grouped by concept has the old module names.
+    assistant_module = import_first("bot.dialogue.assistant", "bot.assistant")
+    evaluation = import_first("bot.evaluation.figures", "bot.evaluate")
     assistant = assistant_module.Assistant.load(project)
     results: dict[str, Any] = {}
     for name, path in sets.items():
@@ -83,6 +85,16 @@ async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[st
 
 
 _loaded_from: list[Path] = [PROJECT_DIR]
+
+
+def import_first(*names: str) -> ModuleType:
+    """The first of the modules `names` that exists."""
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 def use_code(code_dir: Path) -> None:

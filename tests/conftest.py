@@ -1,4 +1,4 @@
-"""Fixtures: a copy of the real project trained once per session, small projects, actions."""
+"""Fixtures: a copy of the real project trained once per session, small projects."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from helpers import (
 from playwright.async_api import Browser, async_playwright
 from redis_server import RedisServer, delete_keys
 
-import actions.context
 from bot.config.project import Project, load_project
 from bot.config.settings import Settings, load_settings
 from bot.dialogue.assistant import Assistant
@@ -47,16 +46,9 @@ def trained_assistant(project_dir: Path) -> Assistant:
 
 
 @pytest.fixture
-def assistant(trained_assistant: Assistant) -> Iterator[Assistant]:
-    """The session's assistant, with the actions answering from its project.
-
-    The actions read a process-wide project; other tests hand them other projects,
-    so it is set back before and after each test.
-    """
-    previous = actions.context._project
-    actions.context.use_project(trained_assistant.project)
-    yield trained_assistant
-    actions.context._project = previous
+def assistant(trained_assistant: Assistant) -> Assistant:
+    """The session's assistant."""
+    return trained_assistant
 
 
 @pytest.fixture(scope="session")
@@ -70,14 +62,6 @@ def trained_project_dir(trained_assistant: Assistant, project_dir: Path) -> Path
 def real_project(project_dir: Path) -> Project:
     """The real project's settings, articles and responses (no model needed)."""
     return load_project(project_dir)
-
-
-@pytest.fixture
-def use_actions_project() -> Iterator[None]:
-    """Restore the actions' project after a test that hands them one."""
-    previous = actions.context._project
-    yield
-    actions.context._project = previous
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +100,7 @@ def web_settings(served_settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(web_settings: Settings, use_actions_project: None) -> AsyncIterator[Client]:
+async def client(web_settings: Settings) -> AsyncIterator[Client]:
     """aiohttp's test client on the real app (model of the project copy, SQLite in tmp)."""
     async with serve(web_settings) as running:
         yield running

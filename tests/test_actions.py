@@ -16,12 +16,13 @@ from helpers import REPO, dedent, slot_events, tracker_state
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
-from actions.context import current_project, use_project
+from actions.context import project_from_environment
 from actions.escalation import ActionEscalate
 from actions.faq import ActionAnswerFaq, ActionClarify
 from actions.smalltalk import ActionSmalltalk
 from bot.config.project import Project, load_project
 from bot.config.settings import EmailSettings, NluSettings
+from bot.dialogue.action_runner import InProcessActionRunner
 from bot.dialogue.policy import ConversationState, decide
 from bot.handoff.routing import choose_route
 from bot.nlu.parser import Match, ParseResult
@@ -46,9 +47,8 @@ ProjectFactory = Callable[[str], Project]
 
 
 @pytest.fixture
-def make_project(tmp_path: Path, use_actions_project: None) -> ProjectFactory:
-    """Write a project with the real faq/ and responses.yml and the given config.yml,
-    and hand it to the actions."""
+def make_project(tmp_path: Path) -> ProjectFactory:
+    """Write a project with the real faq/ and responses.yml and the given config.yml."""
     count = 0
 
     def make(config: str) -> Project:
@@ -58,9 +58,7 @@ def make_project(tmp_path: Path, use_actions_project: None) -> ProjectFactory:
         shutil.copytree(REPO / "faq", folder / "faq")
         shutil.copy2(REPO / "responses.yml", folder / "responses.yml")
         (folder / "config.yml").write_text(config, encoding="utf-8")
-        project = load_project(folder)
-        use_project(project)
-        return project
+        return load_project(folder)
 
     return make
 
@@ -88,7 +86,7 @@ async def test_answer_sends_title_body_and_feedback_buttons(project: Project) ->
     article = project.knowledge.by_id("betalen-met-ideal")
     assert article is not None
     messages, events = await run_action(
-        ActionAnswerFaq(), intent="pay_with_ideal", text="kan ik met ideal betalen"
+        ActionAnswerFaq(project), intent="pay_with_ideal", text="kan ik met ideal betalen"
     )
     assert len(messages) == 2
     answer, feedback = messages
@@ -111,7 +109,7 @@ async def test_answer_sends_title_body_and_feedback_buttons(project: Project) ->
 
 
 async def test_answer_writes_links_out_as_plain_text(project: Project) -> None:
-    messages, _ = await run_action(ActionAnswerFaq(), intent="view_invoices")
+    messages, _ = await run_action(ActionAnswerFaq(project), intent="view_invoices")
     text = messages[0]["text"]
     assert "https://mijn.pcpatrol.nl/Klanten/inloggen" in text
     assert "<" not in text and "](" not in text
@@ -123,7 +121,7 @@ async def test_answer_in_english_adds_the_intro_around_the_dutch_article(
     article = project.knowledge.by_id("facturen-inzien")
     assert article is not None
     messages, _ = await run_action(
-        ActionAnswerFaq(), intent="view_invoices", slots={"language": "en"}
+        ActionAnswerFaq(project), intent="view_invoices", slots={"language": "en"}
     )
     intro = project.responses.text("answer_intro", "en")
     assert intro
@@ -137,8 +135,9 @@ async def test_answer_in_english_adds_the_intro_around_the_dutch_article(
 async def test_answer_links_the_article_and_resolves_setting_links(
     make_project: ProjectFactory,
 ) -> None:
-    make_project("urls:\n  terms_and_conditions: https://www.pcpatrol.nl/algemene-voorwaarden\n")
-    messages, _ = await run_action(ActionAnswerFaq(), intent="terms_and_conditions")
+    terms = "https://www.pcpatrol.nl/algemene-voorwaarden"
+    project = make_project(f"urls:\n  terms_and_conditions: {terms}\n")
+    messages, _ = await run_action(ActionAnswerFaq(project), intent="terms_and_conditions")
     assert "hier te klikken (https://www.pcpatrol.nl/algemene-voorwaarden)" in messages[0]["text"]
 
 
@@ -154,8 +153,8 @@ async def test_answer_adds_read_more_when_the_article_has_a_url(
         ),
         encoding="utf-8",
     )
-    use_project(load_project(folder))
-    messages, _ = await run_action(ActionAnswerFaq(), intent="pay_with_ideal")
+    project = load_project(folder)
+    messages, _ = await run_action(ActionAnswerFaq(project), intent="pay_with_ideal")
     read_more = project.responses.text("read_more", "nl", url="https://help.pcpatrol.nl/ideal")
     assert messages[0]["text"].endswith(read_more)
     assert messages[0]["custom"]["article"]["url"] == "https://help.pcpatrol.nl/ideal"
@@ -163,7 +162,7 @@ async def test_answer_adds_read_more_when_the_article_has_a_url(
 
 async def test_answer_for_an_intent_without_article_is_an_error(project: Project) -> None:
     with pytest.raises(ValueError, match="greet"):
-        await run_action(ActionAnswerFaq(), intent="greet")
+        await run_action(ActionAnswerFaq(project), intent="greet")
 
 
 # --- action_clarify ----------------------------------------------------------------------
@@ -174,7 +173,7 @@ async def test_clarify_offers_both_articles_and_something_else(project: Project)
     invoices = project.knowledge.for_intent("view_invoices")
     assert ideal is not None and invoices is not None
     messages, events = await run_action(
-        ActionClarify(),
+        ActionClarify(project),
         intent="pay_with_ideal",
         confidence=0.45,
         slots={"clarify_options": ["pay_with_ideal", "view_invoices"]},
@@ -191,7 +190,7 @@ async def test_clarify_offers_both_articles_and_something_else(project: Project)
 
 async def test_clarify_in_english_and_skips_unknown_options(project: Project) -> None:
     messages, _ = await run_action(
-        ActionClarify(),
+        ActionClarify(project),
         slots={"language": "en", "clarify_options": ["failed_direct_debit", "no_such_intent"]},
     )
     buttons = messages[0]["buttons"]
@@ -213,7 +212,7 @@ async def test_escalate_sends_a_mailto_link_by_default(project: Project) -> None
     """No SMTP server configured and no livechat: the customer mails the question."""
     question = "kan ik mijn domein verhuizen & wat kost dat?"
     messages, events = await run_action(
-        ActionEscalate(), intent="request_human", slots={"question": question}
+        ActionEscalate(project), intent="request_human", slots={"question": question}
     )
     escalation = escalation_of(messages)
     say = project.responses.text
@@ -244,7 +243,7 @@ async def test_escalate_starts_the_email_form_when_smtp_is_configured(
 ) -> None:
     project = make_project("email:\n  smtp_host: smtp.example.nl\n")
     messages, events = await run_action(
-        ActionEscalate(), intent="request_human", slots={"question": "mijn domein verhuizen"}
+        ActionEscalate(project), intent="request_human", slots={"question": "mijn domein verhuizen"}
     )
     say = project.responses.text
     escalation = escalation_of(messages)
@@ -259,8 +258,8 @@ async def test_escalate_starts_the_email_form_when_smtp_is_configured(
 
 
 async def test_escalate_uses_the_configured_address(make_project: ProjectFactory) -> None:
-    make_project("escalation:\n  email: support@example.nl\n")
-    messages, _ = await run_action(ActionEscalate(), intent="out_of_scope")
+    project = make_project("escalation:\n  email: support@example.nl\n")
+    messages, _ = await run_action(ActionEscalate(project), intent="out_of_scope")
     escalation = escalation_of(messages)
     assert escalation["email"] == "support@example.nl"
     assert escalation["mailto"].startswith("mailto:support@example.nl?")
@@ -274,7 +273,7 @@ async def test_escalate_sends_livechat_route_when_the_bot_chose_it(
     """The bot knows whether an agent is online; it hands the route and queue place over."""
     project = make_project(ALWAYS_OPEN)
     messages, events = await run_action(
-        ActionEscalate(),
+        ActionEscalate(project),
         intent="request_human",
         slots={"handoff_route": "livechat", "queue_position": 3},
     )
@@ -297,8 +296,8 @@ async def test_open_hours_alone_are_no_livechat_for_the_action(
     make_project: ProjectFactory,
 ) -> None:
     """Run by Rasa (no handoff_route slot), the action cannot know an agent is online."""
-    make_project(ALWAYS_OPEN)
-    messages, _ = await run_action(ActionEscalate(), intent="request_human")
+    project = make_project(ALWAYS_OPEN)
+    messages, _ = await run_action(ActionEscalate(project), intent="request_human")
     escalation = escalation_of(messages)
     assert escalation["route"] == "mailto"
     assert "position" not in escalation
@@ -308,7 +307,7 @@ async def test_open_hours_alone_are_no_livechat_for_the_action(
 async def test_escalate_offers_a_colleague_when_the_bot_says_offer(project: Project) -> None:
     """A first misunderstood message only offers the "Een collega inschakelen" button."""
     messages, events = await run_action(
-        ActionEscalate(),
+        ActionEscalate(project),
         intent=None,
         slots={"handoff_route": "offer", "escalation_reason": "low_confidence"},
     )
@@ -376,7 +375,7 @@ async def test_escalate_explains_the_reason_the_policy_gives(
     project: Project, intent: str | None, reason: str, key: str
 ) -> None:
     messages, _ = await run_action(
-        ActionEscalate(), intent=intent, confidence=0.3, slots={"escalation_reason": reason}
+        ActionEscalate(project), intent=intent, confidence=0.3, slots={"escalation_reason": reason}
     )
     assert escalation_of(messages)["reason"] == reason
     assert messages[0]["text"].startswith(project.responses.text(key, "nl"))
@@ -400,7 +399,7 @@ async def test_without_the_reason_slot_the_reason_is_read_from_the_intent(
     project: Project, intent: str | None, slots: dict[str, Any], reason: str
 ) -> None:
     """A caller that sets no escalation_reason, such as Rasa itself."""
-    messages, events = await run_action(ActionEscalate(), intent=intent, slots=slots)
+    messages, events = await run_action(ActionEscalate(project), intent=intent, slots=slots)
     assert escalation_of(messages)["reason"] == reason
     assert messages[0]["text"].startswith(project.responses.text(f"escalate_{reason}", "nl"))
     expected_count = 1 if reason == "low_confidence" else 0
@@ -409,7 +408,7 @@ async def test_without_the_reason_slot_the_reason_is_read_from_the_intent(
 
 async def test_the_reason_slot_wins_over_the_intent(project: Project) -> None:
     messages, _ = await run_action(
-        ActionEscalate(),
+        ActionEscalate(project),
         intent="deny",
         slots={"feedback_article": "betalen-met-ideal", "escalation_reason": "low_confidence"},
     )
@@ -419,7 +418,7 @@ async def test_the_reason_slot_wins_over_the_intent(project: Project) -> None:
 
 async def test_escalate_speaks_english_when_the_customer_does(project: Project) -> None:
     messages, _ = await run_action(
-        ActionEscalate(), intent="request_human", slots={"language": "en"}
+        ActionEscalate(project), intent="request_human", slots={"language": "en"}
     )
     say = project.responses.text
     assert messages[0]["text"] == (
@@ -432,7 +431,7 @@ async def test_escalate_speaks_english_when_the_customer_does(project: Project) 
 async def test_escalate_livechat_in_english(make_project: ProjectFactory) -> None:
     project = make_project(ALWAYS_OPEN)
     messages, _ = await run_action(
-        ActionEscalate(),
+        ActionEscalate(project),
         intent="out_of_scope",
         slots={"language": "en", "handoff_route": "livechat", "queue_position": 2},
     )
@@ -445,12 +444,12 @@ async def test_escalate_livechat_in_english(make_project: ProjectFactory) -> Non
 
 async def test_low_confidence_twice_gives_the_again_text(project: Project) -> None:
     say = project.responses.text
-    first, first_events = await run_action(ActionEscalate(), intent=None)
+    first, first_events = await run_action(ActionEscalate(project), intent=None)
     assert first[0]["text"].startswith(say("escalate_low_confidence", "nl"))
     count = slot_events(first_events)["low_confidence_count"]
     assert count == 1
     second, second_events = await run_action(
-        ActionEscalate(), intent=None, slots={"low_confidence_count": count}
+        ActionEscalate(project), intent=None, slots={"low_confidence_count": count}
     )
     assert second[0]["text"].startswith(say("escalate_low_confidence_again", "nl"))
     assert escalation_of(second)["reason"] == "low_confidence"
@@ -459,7 +458,7 @@ async def test_low_confidence_twice_gives_the_again_text(project: Project) -> No
 
 async def test_a_request_for_a_person_resets_the_low_confidence_count(project: Project) -> None:
     messages, events = await run_action(
-        ActionEscalate(), intent="request_human", slots={"low_confidence_count": 3}
+        ActionEscalate(project), intent="request_human", slots={"low_confidence_count": 3}
     )
     assert messages[0]["text"].startswith(project.responses.text("escalate_request_human", "nl"))
     assert slot_events(events)["low_confidence_count"] == 0
@@ -483,7 +482,7 @@ async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
     assert slots["escalation_reason"] == "low_confidence"
     tracker = {**tracker_state(slots=slots), "latest_message": parse.to_rasa()}
     dispatcher = CollectingDispatcher()
-    events = await ActionEscalate().run(dispatcher, Tracker.from_dict(tracker), {})
+    events = await ActionEscalate(project).run(dispatcher, Tracker.from_dict(tracker), {})
     assert escalation_of(dispatcher.messages)["reason"] == "low_confidence"
     assert slot_events(events)["low_confidence_count"] == 1
 
@@ -497,7 +496,7 @@ async def test_smalltalk_replies_with_the_response_of_the_intent(
     project: Project, intent: str, language: str
 ) -> None:
     messages, events = await run_action(
-        ActionSmalltalk(), intent=intent, slots={"language": language}
+        ActionSmalltalk(project), intent=intent, slots={"language": language}
     )
     assert [m["text"] for m in messages] == [project.responses.text(intent, language)]
     assert slot_events(events) == {
@@ -509,7 +508,7 @@ async def test_smalltalk_replies_with_the_response_of_the_intent(
 
 async def test_yes_after_an_answer_is_thanked_for(project: Project) -> None:
     messages, events = await run_action(
-        ActionSmalltalk(), intent="affirm", slots={"feedback_article": "betalen-met-ideal"}
+        ActionSmalltalk(project), intent="affirm", slots={"feedback_article": "betalen-met-ideal"}
     )
     assert messages[0]["text"] == project.responses.text("feedback_helped", "nl")
     assert slot_events(events)["feedback_article"] is None
@@ -522,7 +521,7 @@ async def test_yes_after_an_answer_is_thanked_for(project: Project) -> None:
 async def test_yes_or_no_out_of_context_asks_how_to_help(
     project: Project, intent: str, slots: dict[str, Any]
 ) -> None:
-    messages, _ = await run_action(ActionSmalltalk(), intent=intent, slots=slots)
+    messages, _ = await run_action(ActionSmalltalk(project), intent=intent, slots=slots)
     assert messages[0]["text"] == project.responses.text("how_can_i_help", "nl")
 
 
@@ -540,5 +539,35 @@ def test_the_actions_package_registers_the_four_actions() -> None:
     } <= set(executor.actions)
 
 
-def test_use_project_decides_what_the_actions_answer_from(project: Project) -> None:
-    assert current_project() is project
+async def test_each_runner_hands_its_own_project_to_the_actions(
+    make_project: ProjectFactory,
+) -> None:
+    """Two assistants in one process (the old and the new one of a reload) each answer
+    from their own project: nothing process-wide decides it."""
+    old = make_project("# defaults\n")
+    new = make_project("# defaults\n")
+    path = new.settings.project_dir / "faq" / "betalen-met-ideal.md"
+    article = path.read_text(encoding="utf-8")
+    title = old.knowledge.for_intent("pay_with_ideal").title  # type: ignore[union-attr]
+    path.write_text(article.replace(title, "Betalen met iDEAL"), encoding="utf-8")
+    new = load_project(new.settings.project_dir)
+    tracker = tracker_state(intent="pay_with_ideal", text="ideal")
+    answers = []
+    for project in (old, new, old):
+        result = await InProcessActionRunner(project).run("action_answer_faq", tracker, {})
+        answers.append(result.responses[0]["custom"]["article"]["title"])
+    assert answers == [title, "Betalen met iDEAL", title]
+
+
+async def test_under_the_action_server_the_actions_load_the_project_of_the_environment(
+    make_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m rasa_sdk` makes the actions without a project: $PCPATROL_PROJECT names it."""
+    project = make_project("# defaults\n")
+    monkeypatch.setenv("PCPATROL_PROJECT", str(project.settings.project_dir))
+    project_from_environment.cache_clear()
+    try:
+        messages, _ = await run_action(ActionAnswerFaq(), intent="pay_with_ideal")
+    finally:
+        project_from_environment.cache_clear()
+    assert messages[0]["custom"]["article"]["id"] == "betalen-met-ideal"

@@ -88,7 +88,7 @@ def console_settings(web_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def app(console_settings: Settings, use_actions_project: None) -> AsyncIterator[Client]:
+async def app(console_settings: Settings) -> AsyncIterator[Client]:
     """The app with the agents anna and bram."""
     await add_agents(database_of(console_settings))
     async with serve(console_settings) as client:
@@ -236,7 +236,6 @@ async def test_an_agent_added_on_the_command_line_logs_in_and_removal_ends_the_s
     console_settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    use_actions_project: None,
 ) -> None:
     project = tmp_path / "shared"
     project.mkdir()
@@ -379,7 +378,7 @@ def test_an_address_that_fails_with_many_names_waits_for_every_name() -> None:
 
 
 async def test_an_unknown_name_is_refused_as_slowly_as_a_wrong_password(
-    web_settings: Settings, use_actions_project: None
+    web_settings: Settings,
 ) -> None:
     settings = handoff_settings(web_settings, livechat_open=True, max_login_attempts=1000)
     await add_agents(database_of(settings))
@@ -431,9 +430,7 @@ async def test_the_right_login_sets_a_strict_http_only_cookie(app: Client) -> No
     assert len(body["csrf_token"]) >= 32
 
 
-async def test_the_session_cookie_is_secure_by_default(
-    web_settings: Settings, use_actions_project: None
-) -> None:
+async def test_the_session_cookie_is_secure_by_default(web_settings: Settings) -> None:
     settings = handoff_settings(web_settings, secure_cookies=True)
     await add_agents(database_of(settings))
     async with serve(settings) as client:
@@ -836,7 +833,7 @@ async def test_a_waiting_customer_is_told_when_their_place_in_the_queue_changes(
 
 
 async def test_a_waiting_handoff_and_the_paused_conversation_survive_a_restart(
-    console_settings: Settings, use_actions_project: None
+    console_settings: Settings,
 ) -> None:
     await add_agents(database_of(console_settings))
     async with serve(console_settings) as first, console(first, "anna") as anna:
@@ -879,9 +876,7 @@ async def test_a_waiting_handoff_and_the_paused_conversation_survive_a_restart(
         ) == 1
 
 
-async def test_sessions_survive_a_restart(
-    console_settings: Settings, use_actions_project: None
-) -> None:
+async def test_sessions_survive_a_restart(console_settings: Settings) -> None:
     await add_agents(database_of(console_settings))
     async with serve(console_settings) as first, console(first, "anna") as anna:
         token = anna.session.cookie_jar.filter_cookies(first.make_url("/agent"))["pcp_agent"].value

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from helpers import write_small_project
 
-import actions.context
 from bot.cli.main import main
 from bot.config.errors import ProjectError
 from bot.config.project import load_project
@@ -57,12 +56,8 @@ def with_script_example(project: Path) -> Path:
 def run_evaluate(*args: str | Path) -> tuple[int, str, str]:
     """`pcpatrol-bot evaluate ARGS` in this process: exit code, stdout, stderr."""
     out, err = io.StringIO(), io.StringIO()
-    previous = actions.context._project
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["evaluate", *map(str, args)])
-    finally:
-        actions.context._project = previous
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["evaluate", *map(str, args)])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -249,14 +244,10 @@ def test_parse_at_is_what_the_parser_returns_at_each_threshold(run: Run) -> None
 
 
 async def test_tests_file_figures_equal_the_assistants(run: Run) -> None:
-    previous = actions.context._project
-    try:
-        assistant = Assistant.load(run.project)
-        cases = read_tests(run.tests, [a.id for a in assistant.project.knowledge.articles])
-        metrics = (await evaluate(assistant, cases)).metrics()
-        evaluation = evaluate_tests_file(assistant, cases, run.tests, io.StringIO())
-    finally:
-        actions.context._project = previous
+    assistant = Assistant.load(run.project)
+    cases = read_tests(run.tests, [a.id for a in assistant.project.knowledge.articles])
+    metrics = (await evaluate(assistant, cases)).metrics()
+    evaluation = evaluate_tests_file(assistant, cases, run.tests, io.StringIO())
     figures = evaluation.figures()
     for name, value in metrics.items():
         assert figures[name] == value, name

@@ -86,9 +86,7 @@ async def mailbox(smtp_port: int) -> AsyncIterator[Mailbox]:
 
 
 @pytest.fixture
-async def email_client(
-    email_settings: Settings, mailbox: Mailbox, use_actions_project: None
-) -> AsyncIterator[Client]:
+async def email_client(email_settings: Settings, mailbox: Mailbox) -> AsyncIterator[Client]:
     """The app with SMTP configured and the SMTP server up."""
     async with serve(email_settings) as client:
         yield client
@@ -276,7 +274,7 @@ async def test_the_button_of_the_offer_starts_the_form(email_client: Client) -> 
 
 
 async def test_a_mail_waits_in_the_outbox_until_the_smtp_server_is_up(
-    email_settings: Settings, smtp_port: int, use_actions_project: None
+    email_settings: Settings, smtp_port: int
 ) -> None:
     async with serve(email_settings) as client:
         store = store_of(client)
@@ -304,7 +302,7 @@ async def _retried(store: ConversationStore) -> list[OutboxItem]:
 
 
 async def test_a_queued_mail_is_sent_once_after_a_restart(
-    email_settings: Settings, smtp_port: int, use_actions_project: None
+    email_settings: Settings, smtp_port: int
 ) -> None:
     async with serve(email_settings) as first:
         await fill_email_form(first, "klant-herstart")
@@ -324,9 +322,7 @@ async def test_a_queued_mail_is_sent_once_after_a_restart(
     assert "klant-herstart" in body_of(message)
 
 
-async def test_the_form_goes_on_after_a_restart(
-    email_settings: Settings, mailbox: Mailbox, use_actions_project: None
-) -> None:
+async def test_the_form_goes_on_after_a_restart(email_settings: Settings, mailbox: Mailbox) -> None:
     async with serve(email_settings) as first:
         await say(first, "klant-form-herstart", ASK_HUMAN)
         (question,) = await say(first, "klant-form-herstart", "klant@example.nl")
@@ -341,7 +337,7 @@ async def test_the_form_goes_on_after_a_restart(
 
 
 async def test_stopping_during_a_delivery_does_not_send_the_mail_twice(
-    email_settings: Settings, smtp_port: int, use_actions_project: None
+    email_settings: Settings, smtp_port: int
 ) -> None:
     slow = Mailbox(delay=2.0)  # a server that takes a moment to accept the mail
     with smtp_server(smtp_port, slow):

@@ -93,7 +93,6 @@ async def test_a_handoff_is_posted_retried_until_2xx_and_delivered_once(
     web_settings: Settings,
     webhook_url: str,
     receiver: WebhookReceiver,
-    use_actions_project: None,
 ) -> None:
     settings = handoff_settings(web_settings, webhook_url=webhook_url)
     async with serve(settings) as client:
@@ -114,9 +113,7 @@ async def test_a_handoff_is_posted_retried_until_2xx_and_delivered_once(
     assert 0 < posted["guesses"][0]["confidence"] <= 1
 
 
-async def test_a_webhook_that_keeps_failing_is_retried_with_backoff(
-    web_settings: Settings, use_actions_project: None
-) -> None:
+async def test_a_webhook_that_keeps_failing_is_retried_with_backoff(web_settings: Settings) -> None:
     receiver = WebhookReceiver(failures=1000)
     async with webhook_server(free_port(), receiver) as url:
         settings = handoff_settings(web_settings, webhook_url=url)
@@ -133,7 +130,6 @@ async def test_the_email_form_posts_the_handoff_once_it_is_submitted(
     web_settings: Settings,
     webhook_url: str,
     receiver: WebhookReceiver,
-    use_actions_project: None,
 ) -> None:
     port = free_port()
     settings = handoff_settings(web_settings, smtp_port=port, webhook_url=webhook_url)
@@ -169,7 +165,6 @@ async def test_a_cancelled_form_posts_nothing(
     web_settings: Settings,
     webhook_url: str,
     receiver: WebhookReceiver,
-    use_actions_project: None,
 ) -> None:
     port = free_port()
     settings = handoff_settings(web_settings, smtp_port=port, webhook_url=webhook_url)
@@ -185,7 +180,6 @@ async def test_a_livechat_handoff_is_posted_when_it_starts_waiting(
     web_settings: Settings,
     webhook_url: str,
     receiver: WebhookReceiver,
-    use_actions_project: None,
 ) -> None:
     settings = handoff_settings(web_settings, webhook_url=webhook_url, livechat_open=True)
     await add_agents(database_of(settings))

@@ -113,7 +113,7 @@ class RefusingOnce(Mailbox):
 
 
 async def test_logs_above_debug_name_ids_never_text_or_addresses(
-    web_settings: Settings, use_actions_project: None, caplog: pytest.LogCaptureFixture
+    web_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)  # every logger, the libraries' too
     caplog.set_level(logging.DEBUG, logger="bot")
@@ -374,9 +374,7 @@ async def _gone(store: SqliteStore, sender: str) -> bool:
     return await store.load_state(sender) is None and not await store.history(sender, 1)
 
 
-async def test_the_running_app_erases_old_conversations(
-    web_settings: Settings, use_actions_project: None
-) -> None:
+async def test_the_running_app_erases_old_conversations(web_settings: Settings) -> None:
     database = web_settings.project_dir / web_settings.store.path
     store = await SqliteStore.open(database)
     await chat(store, "oud", OLD)
@@ -432,7 +430,7 @@ async def post_forget(client: Client, sender: str, token: str = TOKEN) -> tuple[
 
 
 async def test_forget_while_serving_erases_under_the_lock_and_leaves_others(
-    forget_settings: Settings, use_actions_project: None, admin_token: str
+    forget_settings: Settings, admin_token: str
 ) -> None:
     database = forget_settings.project_dir / forget_settings.store.path
     await add_agents(database)
@@ -510,7 +508,7 @@ def cli_project(folder: Path, database: Path) -> Path:
 
 
 async def test_the_forget_command_on_a_file(
-    forget_settings: Settings, use_actions_project: None, admin_token: str, tmp_path: Path
+    forget_settings: Settings, admin_token: str, tmp_path: Path
 ) -> None:
     database = forget_settings.project_dir / forget_settings.store.path
     async with private_app(forget_settings) as client:
@@ -541,7 +539,6 @@ async def test_the_forget_command_on_a_file(
 
 async def test_the_forget_command_goes_through_a_running_server(
     forget_settings: Settings,
-    use_actions_project: None,
     admin_token: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -111,9 +111,7 @@ def admin_token(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-async def served(
-    project: Path, admin_token: str, use_actions_project: None
-) -> AsyncIterator[Client]:
+async def served(project: Path, admin_token: str) -> AsyncIterator[Client]:
     async with serve(settings_of(project)) as client:
         yield client
 
@@ -123,7 +121,7 @@ async def served(
 
 @pytest.mark.parametrize("value", [None, ""])
 async def test_without_a_token_in_the_environment_admin_is_off(
-    project: Path, monkeypatch: pytest.MonkeyPatch, use_actions_project: None, value: str | None
+    project: Path, monkeypatch: pytest.MonkeyPatch, value: str | None
 ) -> None:
     if value is None:
         monkeypatch.delenv("PCPATROL_ADMIN_TOKEN", raising=False)
@@ -188,7 +186,7 @@ async def test_the_right_token_reloads(served: Client, project: Path) -> None:
 
 
 async def test_the_token_is_read_from_the_variable_config_names(
-    project: Path, monkeypatch: pytest.MonkeyPatch, use_actions_project: None
+    project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_of(project)
     settings = dataclasses.replace(
@@ -207,9 +205,7 @@ async def test_the_token_is_read_from_the_variable_config_names(
 # --- a valid change ----------------------------------------------------------------------
 
 
-async def test_a_new_example_serves_a_new_model(
-    tmp_path: Path, admin_token: str, use_actions_project: None
-) -> None:
+async def test_a_new_example_serves_a_new_model(tmp_path: Path, admin_token: str) -> None:
     small = write_small_project(tmp_path / "small")
     async with serve(settings_of(small)) as client:
         before = await health_model(client)
@@ -227,7 +223,7 @@ async def test_a_new_example_serves_a_new_model(
 
 
 async def test_a_conversation_in_progress_continues_after_a_reload(
-    tmp_path: Path, admin_token: str, use_actions_project: None
+    tmp_path: Path, admin_token: str
 ) -> None:
     small = write_small_project(tmp_path / "small")
     async with serve(settings_of(small)) as client:
@@ -248,7 +244,7 @@ async def test_a_conversation_in_progress_continues_after_a_reload(
 
 
 async def test_messages_are_answered_while_a_reload_trains(
-    tmp_path: Path, admin_token: str, use_actions_project: None
+    tmp_path: Path, admin_token: str
 ) -> None:
     small = write_small_project(tmp_path / "small")
     async with serve(settings_of(small)) as client:
@@ -387,7 +383,6 @@ async def answered_title(client: Client) -> str | None:
 async def test_the_watcher_picks_up_a_change_by_itself(
     project: Path,
     fast_watch: None,
-    use_actions_project: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -422,7 +417,6 @@ async def test_the_watcher_picks_up_a_change_by_itself(
 async def test_the_watcher_survives_a_file_it_cannot_read(
     project: Path,
     fast_watch: None,
-    use_actions_project: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PCPATROL_ADMIN_TOKEN", raising=False)

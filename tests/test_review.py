@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from helpers import Client, copy_project, run_cli, say, serve
 
-import actions.context
 import bot.maintenance.review
 from bot.cli.main import main
 from bot.config.settings import Settings, load_settings
@@ -158,11 +157,7 @@ def escalated(
 ) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
     """A project whose store holds the conversations above (built once)."""
     project = trained_copy(tmp_path_factory.mktemp("review") / "pcpatrol", trained_project_dir)
-    previous = actions.context._project
-    try:
-        replies = asyncio.run(escalate_through_the_app(project))
-    finally:
-        actions.context._project = previous
+    replies = asyncio.run(escalate_through_the_app(project))
     return project, replies
 
 
@@ -170,7 +165,6 @@ def escalated(
 def project(
     tmp_path: Path,
     escalated: tuple[Path, dict[str, list[dict[str, Any]]]],
-    use_actions_project: None,
 ) -> Path:
     """This test's copy of the escalated project (accept changes its intents/)."""
     return Path(shutil.copytree(escalated[0], tmp_path / "pcpatrol"))
@@ -415,7 +409,6 @@ def test_a_bad_number_in_a_list_changes_nothing(
 async def test_accept_never_writes_an_intents_file_that_does_not_load(
     tmp_path: Path,
     trained_project_dir: Path,
-    use_actions_project: None,
 ) -> None:
     project = trained_copy(tmp_path / "pcpatrol", trained_project_dir)
     text = "hoe werkt afrekenen bij jullie \u0096 graag uitleg"
@@ -444,7 +437,6 @@ async def served_copy(
     tmp_path: Path,
     trained_project_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-    use_actions_project: None,
 ) -> AsyncIterator[tuple[Path, Client]]:
     monkeypatch.setenv("PCPATROL_ADMIN_TOKEN", TOKEN)
     project = trained_copy(tmp_path / "pcpatrol", trained_project_dir)

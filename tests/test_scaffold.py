@@ -123,7 +123,7 @@ def test_validate_then_asks_for_more_examples_naming_the_file(
 
 
 def test_with_examples_added_the_new_article_answers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], use_actions_project: None
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     small = write_small_project(tmp_path / "small")
     new_article(small)

@@ -73,9 +73,7 @@ def settings_with(small_trained: Path, tmp_path: Path) -> Callable[..., Settings
 
 
 @pytest.fixture
-async def client(
-    settings_with: Callable[..., Settings], use_actions_project: None
-) -> AsyncIterator[Client]:
+async def client(settings_with: Callable[..., Settings]) -> AsyncIterator[Client]:
     """The app with config.yml's default limits and one allowed site."""
     async with serve(settings_with(allowed_origins=[SITE])) as running:
         yield running
@@ -271,7 +269,7 @@ async def test_the_app_has_a_replaceable_limiter(client: Client) -> None:
 
 
 async def test_sender_limit_gets_429_with_retry_after(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     async with limited(settings_with, messages_per_minute_per_sender=3) as client:
         assert [await message(client, "klant-1-0123456789") for _ in range(3)] == [200] * 3
@@ -287,7 +285,7 @@ async def test_sender_limit_gets_429_with_retry_after(
 
 
 async def test_address_limit_counts_all_conversations_and_parse(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     async with limited(settings_with, messages_per_minute_per_address=4) as client:
         assert [await message(client, f"klant-{n}") for n in range(3)] == [200] * 3
@@ -301,7 +299,7 @@ async def test_address_limit_counts_all_conversations_and_parse(
 
 
 async def test_refused_requests_count_for_the_address(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     """A flood of garbage is limited too, before its body is read."""
     async with limited(settings_with, messages_per_minute_per_address=3) as client:
@@ -313,7 +311,7 @@ async def test_refused_requests_count_for_the_address(
 
 
 async def test_x_forwarded_for_is_ignored_without_trusted_proxies(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     async with limited(settings_with, messages_per_minute_per_address=2) as client:
         for n in range(2):
@@ -328,7 +326,7 @@ async def test_x_forwarded_for_is_ignored_without_trusted_proxies(
 
 
 async def test_x_forwarded_for_names_the_client_behind_a_trusted_proxy(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     settings = settings_with(
         messages_per_minute_per_address=1, trusted_proxies=["127.0.0.1", "10.0.0.0/8"]
@@ -359,7 +357,7 @@ async def test_x_forwarded_for_names_the_client_behind_a_trusted_proxy(
 
 
 async def test_websocket_sender_limit_gets_an_error_frame_and_stays_open(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     async with limited(settings_with, messages_per_minute_per_sender=2) as client:
         socket, sender = await connect(client)
@@ -384,7 +382,7 @@ async def test_websocket_sender_limit_gets_an_error_frame_and_stays_open(
 
 
 async def test_websocket_address_limit_counts_all_sockets(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     async with limited(settings_with, messages_per_minute_per_address=2) as client:
         first, first_sender = await connect(client)
@@ -401,9 +399,7 @@ async def test_websocket_address_limit_counts_all_sockets(
         await second.close()
 
 
-async def test_conversation_lookups_are_limited(
-    settings_with: Callable[..., Settings], use_actions_project: None
-) -> None:
+async def test_conversation_lookups_are_limited(settings_with: Callable[..., Settings]) -> None:
     """Reading conversations by id (history, hello with an id) so ids cannot be tried out."""
     async with limited(settings_with, messages_per_minute_per_address=2) as client:
         assert (await client.get("/conversations/klant-1-0123456789/history")).status == 200
@@ -427,9 +423,7 @@ async def test_conversation_lookups_are_limited(
 # --- the WebSocket cap ------------------------------------------------------------------
 
 
-async def test_websocket_cap_per_address(
-    settings_with: Callable[..., Settings], use_actions_project: None
-) -> None:
+async def test_websocket_cap_per_address(settings_with: Callable[..., Settings]) -> None:
     async with limited(settings_with, websockets_per_address=3) as client:
         open_counts = client.app[OPEN_WEBSOCKETS]
         sockets = [await client.ws_connect("/ws") for _ in range(3)]
@@ -468,7 +462,7 @@ async def test_websocket_cap_per_address(
 
 
 async def test_websocket_cap_counts_the_client_behind_a_trusted_proxy(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     settings = settings_with(websockets_per_address=1, trusted_proxies=["127.0.0.1"])
     async with serve(settings) as client:
@@ -587,7 +581,7 @@ async def test_websocket_origin_is_checked(client: Client) -> None:
 
 
 async def test_own_origin_behind_a_proxy_comes_from_x_forwarded_host(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     """A proxy that passes its public host on: the bot's own pages stay its own."""
     public = {"Origin": "https://chat.pcpatrol.nl", "X-Forwarded-Host": "chat.pcpatrol.nl"}
@@ -701,7 +695,7 @@ async def test_the_agent_console_is_never_framed(client: Client) -> None:
 
 
 async def test_the_demo_page_may_be_framed_by_allowed_sites_only(
-    client: Client, settings_with: Callable[..., Settings], use_actions_project: None
+    client: Client, settings_with: Callable[..., Settings]
 ) -> None:
     page = await client.get("/")
     policy = check_security_headers(page)
@@ -777,7 +771,7 @@ BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
 
 
 async def test_every_malformed_frame_gets_an_error_frame_and_the_socket_answers(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     # Refused message frames count for the limits too; here only the frames are tested.
     async with limited(
@@ -933,7 +927,7 @@ async def test_a_customer_never_sees_another_customers_conversation(client: Clie
 
 
 async def test_the_server_keeps_serving_after_all_of_it(
-    settings_with: Callable[..., Settings], use_actions_project: None
+    settings_with: Callable[..., Settings],
 ) -> None:
     settings = settings_with(
         messages_per_minute_per_sender=2,
@@ -1002,7 +996,7 @@ async def host_site(widget_url: list[str]) -> TestServer:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 async def test_the_widget_works_on_an_allowed_site_only_and_waits_out_a_rate_limit(
-    settings_with: Callable[..., Settings], use_actions_project: None, browser: Browser
+    settings_with: Callable[..., Settings], browser: Browser
 ) -> None:
     widget_url: list[str] = []
     allowed, foreign = await host_site(widget_url), await host_site(widget_url)

@@ -150,9 +150,7 @@ async def test_history_of_an_unknown_sender_is_empty(client: Client) -> None:
     assert await history(client, "nog-nooit-gezien") == []
 
 
-async def test_history_keeps_the_last_entries(
-    web_settings: Settings, use_actions_project: None
-) -> None:
+async def test_history_keeps_the_last_entries(web_settings: Settings) -> None:
     settings = with_store(web_settings, Path(web_settings.store.path), history_limit=3)
     async with serve(settings) as client:
         await say(client, CUSTOMER, IDEAL)
@@ -492,9 +490,7 @@ async def test_falsy_metadata_that_is_not_an_object_is_refused(
 # --- restart ---------------------------------------------------------------------------
 
 
-async def test_conversation_continues_after_a_restart(
-    web_settings: Settings, use_actions_project: None
-) -> None:
+async def test_conversation_continues_after_a_restart(web_settings: Settings) -> None:
     async with serve(web_settings) as first:
         answer = await say(first, CUSTOMER, IDEAL)
         assert answer[1]["buttons"] == YES_NO
@@ -518,7 +514,7 @@ async def test_conversation_continues_after_a_restart(
 
 
 async def test_low_confidence_count_and_clarify_options_survive_a_restart(
-    web_settings: Settings, use_actions_project: None
+    web_settings: Settings,
 ) -> None:
     async with serve(web_settings) as first:
         first_miss = await say(first, "verward", "???")

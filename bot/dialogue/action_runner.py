@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from rasa_sdk import utils
 from rasa_sdk.executor import ActionExecutor
+
+from actions.context import ProjectAware
+from bot.config.project import Project
 
 ACTIONS_PACKAGE = "actions"
 
@@ -22,12 +27,18 @@ class InProcessActionRunner:
     """Calls actions exactly as rasa-sdk's action server would, without HTTP.
 
     Args:
+        project: The project the actions answer from: each assistant has its own
+            runner, so a reload swaps the project and the parser together.
         package: The Python package holding the actions.
     """
 
-    def __init__(self, package: str = ACTIONS_PACKAGE) -> None:
+    def __init__(self, project: Project, package: str = ACTIONS_PACKAGE) -> None:
         self.executor = ActionExecutor()
         self.executor.register_package(package)
+        # rasa-sdk registered them without a project; these take the one handed over.
+        for action in utils.all_subclasses(ProjectAware):
+            if action.__module__.startswith(f"{package}.") and not inspect.isabstract(action):
+                self.executor.register_action(action(project))
 
     @property
     def action_names(self) -> list[str]:

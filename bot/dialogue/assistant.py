@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from actions.context import use_project
 from bot.config.project import Project, load_project
 from bot.config.settings import Settings
 from bot.dialogue.action_runner import InProcessActionRunner
@@ -87,7 +86,6 @@ class Assistant:
         self.article_intents = frozenset(project.knowledge.intents)
         self.domain = _domain(model, runner)
         self.forms = FormRunner(runner, project.responses, self.domain)
-        use_project(project)
 
     @classmethod
     def load(cls, project_dir: Path, settings: Settings | None = None) -> Assistant:
@@ -104,7 +102,7 @@ class Assistant:
         model = ensure_trained(
             project.settings, load_training_data(project_dir), project.knowledge.for_training()
         )
-        return cls(project, model, InProcessActionRunner())
+        return cls(project, model, InProcessActionRunner(project))
 
     def describe(self, turn: Turn) -> dict[str, Any]:
         """A turn as the object of DESIGN.md section 4 (`ask --json`, `/model/parse`)."""
