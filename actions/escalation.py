@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import ProjectAware
-from bot.dialogue.forms import EMAIL_FORM
-from bot.handoff.routing import choose_route
+from bot.handoff.routes import choose_route, route_named
 
 REASONS = frozenset({"request_human", "not_helped", "out_of_scope", "low_confidence"})
 
@@ -53,8 +51,11 @@ class ActionEscalate(ProjectAware, Action):
         else:
             opening = say(f"escalate_{reason}")
         email = settings.escalation.email
-        route = tracker.get_slot("handoff_route") or choose_route(
-            settings, datetime.now(UTC), agents_online=False
+        # The bot's turn decided the route (slot handoff_route); run by Rasa, the action
+        # decides it the same way, knowing of no agent online.
+        route = (
+            tracker.get_slot("handoff_route")
+            or choose_route(settings, datetime.now(UTC), agents_online=False).name
         )
         question = tracker.get_slot("question") or ""
         escalation: dict[str, Any] = {"reason": reason, "route": route, "email": email}
@@ -69,16 +70,13 @@ class ActionEscalate(ProjectAware, Action):
                 text=opening, buttons=buttons, json_message={"escalation": escalation}
             )
             return events
-        if route == "livechat":
-            position = int(tracker.get_slot("queue_position") or 1)
-            how = say("route_livechat", position=str(position))
-            escalation["position"] = position
-        elif route == "email":
-            how = say("route_email_form")
-            events.append(ActiveLoop(EMAIL_FORM))
-        else:
-            how = say("route_email", email=email)
-            subject = quote(say("mailto_subject"))
-            escalation["mailto"] = f"mailto:{email}?subject={subject}&body={quote(question)}"
-        dispatcher.utter_message(text=f"{opening} {how}", json_message={"escalation": escalation})
+        way = route_named(route)
+        position = int(tracker.get_slot("queue_position") or 1) if way.queued else None
+        offer = way.offer(say, settings, question, position)
+        escalation.update(offer.details)
+        if offer.form:
+            events.append(ActiveLoop(offer.form))
+        dispatcher.utter_message(
+            text=f"{opening} {offer.text}", json_message={"escalation": escalation}
+        )
         return events

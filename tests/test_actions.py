@@ -24,7 +24,7 @@ from bot.config.project import Project, load_project
 from bot.config.settings import EmailSettings, NluSettings
 from bot.dialogue.action_runner import InProcessActionRunner
 from bot.dialogue.policy import ConversationState, decide
-from bot.handoff.routing import choose_route
+from bot.handoff.routes import choose_route
 from bot.nlu.parser import Match, ParseResult
 
 # Open every day, all day: "24:00" ends a range at midnight.
@@ -349,16 +349,16 @@ def test_choose_route(
     make_project: ProjectFactory, config: str, agents_online: bool, route: str
 ) -> None:
     settings = make_project(config).settings
-    assert choose_route(settings, datetime.now(UTC), agents_online) == route
+    assert choose_route(settings, datetime.now(UTC), agents_online).name == route
 
 
 def test_no_livechat_on_a_closed_day(make_project: ProjectFactory) -> None:
     today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
     around = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
     settings = make_project(ALWAYS_OPEN + f"  closed_days: {around}\n".replace("'", '"')).settings
-    assert choose_route(settings, datetime.now(UTC), agents_online=True) == "mailto"
+    assert choose_route(settings, datetime.now(UTC), agents_online=True).name == "mailto"
     with_smtp = dataclasses.replace(settings, email=EmailSettings(smtp_host="smtp.example.nl"))
-    assert choose_route(with_smtp, datetime.now(UTC), agents_online=True) == "email"
+    assert choose_route(with_smtp, datetime.now(UTC), agents_online=True).name == "email"
 
 
 @pytest.mark.parametrize(

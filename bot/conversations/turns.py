@@ -13,6 +13,7 @@ from bot.delivery import mail
 from bot.dialogue.assistant import Assistant, Escalation, Turn
 from bot.dialogue.policy import ConversationState
 from bot.handoff.model import Handoff, OutboxItem, iso
+from bot.handoff.routes import route_named
 from bot.store import ConversationStore, Event
 from bot.store.cluster import Cluster, Live, LocalCluster
 
@@ -257,11 +258,12 @@ class Conversations:
         """The handoffs this turn creates or completes, and the deliveries they need."""
         if turn.escalation is not None:
             handoff = self._new_handoff(sender, turn.escalation, now)
-            if handoff.route == "livechat":
+            route = route_named(handoff.route)
+            if route.pauses_bot:
                 state.paused = True
                 events.append(Event("action", "pause", {"handoff": handoff.id}, now))
             state.handoff_id = handoff.id if handoff.status != "closed" else None
-            ready = handoff.route != "email"  # an e-mail handoff waits for its form
+            ready = not route.waits_for_form
             return [handoff], self._webhook(handoff) if ready else []
         form = turn.form
         if form is None or state.handoff_id is None or not (form.submitted or form.cancelled):
@@ -298,7 +300,7 @@ class Conversations:
             created_at=now,
             position=escalation.position,
         )
-        if escalation.route == "mailto":
+        if route_named(escalation.route).closed_at_once:
             handoff.status, handoff.closed_at = "closed", now
         return handoff
 

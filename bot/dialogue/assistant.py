@@ -22,7 +22,7 @@ from bot.dialogue.policy import (
     decide,
 )
 from bot.handoff.model import Route
-from bot.handoff.routing import choose_route
+from bot.handoff.routes import choose_route
 from bot.nlu import IntentParser, ParseResult, TrainedModel, ensure_trained, load_training_data
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Escalation:
     """A handoff the turn asks for.
 
     Attributes:
-        route: livechat, email or mailto.
+        route: The name of the route (bot.handoff.routes).
         reason: Why the bot escalates.
         question: The customer's question in their own words.
         guesses: The bot's best intents with confidences.
@@ -165,17 +165,21 @@ class Assistant:
             settings = self.project.settings
             route = choose_route(settings, datetime.now(UTC), agents_online)
             reason = decision.reason or "low_confidence"
-            if reason == "low_confidence" and state.low_confidence_count == 0 and route != "mailto":
+            if (
+                reason == "low_confidence"
+                and state.low_confidence_count == 0
+                and route.rephrase_first
+            ):
                 # Not understood once: the customer may rephrase, or ask for a colleague.
                 slots.update(handoff_route="offer")
             else:
-                slots.update(handoff_route=route, queue_position=queue_length + 1)
+                slots.update(handoff_route=route.name, queue_position=queue_length + 1)
                 question = state.question or text
                 # What the bot made of the question itself, not of a "nee" or "medewerker".
                 ranking = (parse if question == text else self.parser.parse(question)).ranking
                 guesses = [{"intent": m.intent, "confidence": m.score} for m in ranking]
-                position = queue_length + 1 if route == "livechat" else None
-                escalation = Escalation(route, reason, question, guesses, position)
+                position = queue_length + 1 if route.queued else None
+                escalation = Escalation(route.name, reason, question, guesses, position)
         tracker = {
             "sender_id": sender,
             "slots": slots,

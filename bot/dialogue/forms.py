@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 from bot.dialogue.policy import ConversationState
 from bot.dialogue.responses import Responses
+from bot.handoff.routes.email import EMAIL_FORM
 from bot.nlu import normalize
 
-EMAIL_FORM = "handoff_email_form"
 # Each form's slots, in the order they are asked (the domain's required_slots).
 FORM_SLOTS: dict[str, tuple[str, ...]] = {
     EMAIL_FORM: ("customer_email", "customer_question"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config.errors import ProjectError
 from bot.config.yamlfile import load_yaml
+from bot.handoff.routes import ROUTE_SENTENCES
 from bot.nlu import Language
 
 RESPONSES_FILE = "responses.yml"
@@ -31,12 +32,8 @@ REQUIRED = (
     "escalate_out_of_scope",
     "escalate_request_human",
     "escalate_not_helped",
-    "route_livechat",
-    "route_email",
-    "route_email_form",
     "button_colleague",
     "queue_position",
-    "mailto_subject",
     "ask_customer_email",
     "invalid_customer_email",
     "ask_customer_question",
@@ -47,6 +44,7 @@ REQUIRED = (
     "form_cancelled",
     "agent_joined",
     "agent_left",
+    *ROUTE_SENTENCES,
 )
 FIELDS = frozenset({"email", "url", "position", "agent"})
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 HandoffStatus = Literal["waiting", "assigned", "closed"]
-Route = Literal["livechat", "email", "mailto"]
+# The name of one of bot.handoff.routes: livechat, email, mailto.
+Route = str
 NEW_TOPIC = "new_topic"
 
 
