@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -460,6 +461,36 @@ def test_an_unreadable_model_file_is_retrained(small_project: Path) -> None:
     assistant = Assistant.load(small_project)
     assert stored_model.load(model_file) is not None
     assert assistant.model.fingerprint == fingerprint_of(model_file)
+
+
+def test_a_model_of_another_sklearn_minor_version_is_retrained_without_unpickling(
+    small_project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model_file = small_project / "models" / "nlu.pkl"
+    model_file.parent.mkdir()
+    # A header of scikit-learn 1.0, then bytes that would raise if they were unpickled.
+    foreign = {**stored_model.header(), "scikit-learn": "1.0"}
+    model_file.write_bytes(stored_model.MAGIC + json.dumps(foreign).encode() + b"\nnot a pickle")
+    assert stored_model.load(model_file) is None
+    assert "was written as" in caplog.text and "'scikit-learn': '1.0'" in caplog.text
+    assert "unreadable" not in caplog.text
+
+    assistant = Assistant.load(small_project)
+    stored = stored_model.load(model_file)
+    assert stored is not None and stored.fingerprint == assistant.model.fingerprint
+    assert model_file.read_bytes().startswith(
+        stored_model.MAGIC + json.dumps(stored_model.header(), sort_keys=True).encode()
+    )
+
+
+def test_a_model_stored_before_the_header_existed_is_retrained(
+    small_project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assistant = Assistant.load(small_project)
+    model_file = small_project / "models" / "nlu.pkl"
+    model_file.write_bytes(pickle.dumps(assistant.model))  # no header line
+    assert stored_model.load(model_file) is None
+    assert "an older format" in caplog.text
 
 
 def test_an_intent_with_one_example_is_an_error_not_a_crash(small_project: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -39,6 +40,13 @@ CLASSIFIER_PARAMS: dict[str, Any] = {
     "spelling": True,
     "n_jobs": -1,
 }
+# A stored model starts with this line's prefix and a JSON header, then the pickle.
+MAGIC = b"pcpatrol-nlu "
+# Bumped when a stored model's layout changes (its classes or their fitted attributes):
+# a file of another format is retrained, never unpickled.
+MODEL_FORMAT = 2
+# The libraries whose output a stored model holds (fitted estimators, stems, word lists).
+MODEL_LIBRARIES = ("scikit-learn", "snowballstemmer", "wordfreq")
 # The modules whose code decides what a stored model contains: when any of them changes,
 # a model stored by the older code is retrained instead of served.
 MODEL_CODE = (
@@ -110,8 +118,9 @@ def fingerprint(
     digest = hashlib.sha256()
     inputs = {
         "bot": __version__,
+        "format": MODEL_FORMAT,
         "code": code_digest(),
-        "sklearn": sklearn.__version__,
+        "libraries": {name: importlib.metadata.version(name) for name in MODEL_LIBRARIES},
         "params": dict(params),
         "examples": sorted([e.intent, e.text] for e in data.examples),
         "articles": [[list(a.intents), a.title, a.body] for a in articles],
@@ -162,10 +171,18 @@ def train(
     )
 
 
+def header() -> dict[str, Any]:
+    """What a stored model must have been written with to be unpickled here: the model
+    format and scikit-learn's minor version (its pickles are not portable across them)."""
+    major_minor = ".".join(sklearn.__version__.split(".")[:2])
+    return {"format": MODEL_FORMAT, "scikit-learn": major_minor}
+
+
 def save(model: TrainedModel, path: Path) -> None:
     """Write the model atomically, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(MAGIC + json.dumps(header(), sort_keys=True).encode() + b"\n")
         pickle.dump(model, tmp, protocol=pickle.HIGHEST_PROTOCOL)
     # NamedTemporaryFile creates mode 0600; give the model the mode any new file gets.
     umask = os.umask(0)
@@ -175,16 +192,50 @@ def save(model: TrainedModel, path: Path) -> None:
 
 
 def load(path: Path) -> TrainedModel | None:
-    """The stored model, or None when it is missing or unreadable (then: retrain)."""
+    """The stored model, or None when it is missing, unreadable or written by another
+    model format or scikit-learn minor version (then: retrain). The header is checked
+    before anything is unpickled."""
     try:
         with path.open("rb") as handle:
+            first = handle.readline()
+            written = _header_of(first)
+            if written != header():
+                logger.warning(
+                    "Stored model %s was written as %s, this code needs %s; it will be retrained",
+                    path,
+                    written or "an older format",
+                    header(),
+                )
+                return None
             model = pickle.load(handle)
     except FileNotFoundError:
         return None
-    except (OSError, pickle.UnpicklingError, AttributeError, EOFError, ImportError) as exc:
+    # Whatever a damaged file raises while it is unpickled, it is retrained, not served.
+    except (
+        OSError,
+        pickle.UnpicklingError,
+        AttributeError,
+        EOFError,
+        ImportError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ) as exc:
         logger.warning("Stored model %s is unreadable (%s); it will be retrained", path, exc)
         return None
     return model if isinstance(model, TrainedModel) else None
+
+
+def _header_of(line: bytes) -> dict[str, Any] | None:
+    """The JSON header of a stored model's first line, or None for a file without one."""
+    if not line.startswith(MAGIC):
+        return None
+    try:
+        found = json.loads(line[len(MAGIC) :])
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def ensure_trained(
