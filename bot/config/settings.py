@@ -1,25 +1,44 @@
-"""Typed settings read from config.yml; an unknown or bad key names its line."""
+"""Typed settings read from config.yml; an unknown or bad key names its line.
+
+The sections are plain frozen dataclasses, so code and tests build and replace them
+freely; pydantic checks config.yml against them (`load_settings`): the types, unknown
+keys (extra="forbid") and the ranges annotated on the fields. Its error locations are
+key paths, which the YAML document maps to lines.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import types
-import typing
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from bot.config.errors import Problem, ProjectError
 from bot.config.hours import OpeningHours
-from bot.config.yamlfile import KeyPath, YamlDocument, load_yaml
+from bot.config.validation import problems_of
+from bot.config.values import (
+    AtLeastOne,
+    BodyBytes,
+    Day,
+    Flag,
+    Fraction,
+    Networks,
+    Number,
+    Origins,
+    Port,
+    Positive,
+    RedisUrl,
+    Score,
+    StoreType,
+    Synchronous,
+    Text,
+    Whole,
+)
+from bot.config.yamlfile import load_yaml
 
 CONFIG_FILE = "config.yml"
-# A host name or IP literal of an origin (nothing that could break a CSP header).
-ORIGIN_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
-STORE_TYPES = ("sqlite", "redis")
+# Every section refuses keys it does not know.
+SECTION = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -37,12 +56,14 @@ class NluSettings:
             messages (0-1) that may be answered with a wrong article.
     """
 
-    answer_threshold: float = 0.5
-    margin: float = 0.2
-    clarify_threshold: float = 0.2
-    fuzzy_threshold: float = 90.0
-    smalltalk_threshold: float = 0.5
-    max_wrong_answer_rate: float = 0.01
+    __pydantic_config__ = SECTION
+
+    answer_threshold: Fraction = 0.5
+    margin: Fraction = 0.2
+    clarify_threshold: Fraction = 0.2
+    fuzzy_threshold: Score = 90.0
+    smalltalk_threshold: Fraction = 0.5
+    max_wrong_answer_rate: Fraction = 0.01
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,9 @@ class EscalationSettings:
         email: The address customers write to when no colleague is in the livechat.
     """
 
-    email: str = "info@pcpatrol.nl"
+    __pydantic_config__ = SECTION
+
+    email: Text = "info@pcpatrol.nl"
 
 
 @dataclass(frozen=True)
@@ -66,9 +89,11 @@ class LivechatSettings:
         closed_days: ISO dates on which the livechat is closed.
     """
 
-    timezone: str = "Europe/Amsterdam"
-    opening_hours: dict[str, list[str]] = field(default_factory=dict)
-    closed_days: list[str | date] = field(default_factory=list)
+    __pydantic_config__ = SECTION
+
+    timezone: Text = "Europe/Amsterdam"
+    opening_hours: dict[Text, list[Text]] = field(default_factory=dict)
+    closed_days: list[Text | Day] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,8 +105,10 @@ class UrlSettings:
         terms_and_conditions: Where the algemene voorwaarden are published.
     """
 
-    helpcenter: str | None = None
-    terms_and_conditions: str | None = None
+    __pydantic_config__ = SECTION
+
+    helpcenter: Text | None = None
+    terms_and_conditions: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +123,13 @@ class ServerSettings:
         history_limit: Most history entries sent to the widget.
     """
 
-    host: str = "localhost"
-    port: int = 5005
-    max_body_bytes: int = 65536
-    max_message_chars: int = 5000
-    history_limit: int = 200
+    __pydantic_config__ = SECTION
+
+    host: Text = "localhost"
+    port: Port = 5005
+    max_body_bytes: BodyBytes = 65536
+    max_message_chars: AtLeastOne = 5000
+    history_limit: Whole = 200
 
 
 @dataclass(frozen=True)
@@ -119,11 +148,13 @@ class StoreSettings:
             one Redis server.
     """
 
-    type: str = "sqlite"
-    path: str = "data/conversations.sqlite3"
-    synchronous: str = "normal"
-    redis_url: str = "redis://localhost:6379/0"
-    redis_prefix: str = "pcpatrol"
+    __pydantic_config__ = SECTION
+
+    type: StoreType = "sqlite"
+    path: Text = "data/conversations.sqlite3"
+    synchronous: Synchronous = "normal"
+    redis_url: RedisUrl = "redis://localhost:6379/0"
+    redis_prefix: Text = "pcpatrol"
 
 
 @dataclass(frozen=True)
@@ -138,10 +169,12 @@ class AgentSettings:
         login_pause_seconds: How long that pause lasts.
     """
 
-    session_hours: float = 12.0
-    secure_cookies: bool = True
-    max_login_attempts: int = 5
-    login_pause_seconds: float = 300.0
+    __pydantic_config__ = SECTION
+
+    session_hours: Number = 12.0
+    secure_cookies: Flag = True
+    max_login_attempts: Whole = 5
+    login_pause_seconds: Number = 300.0
 
 
 @dataclass(frozen=True)
@@ -158,13 +191,15 @@ class EmailSettings:
         timeout_seconds: How long one delivery attempt may take.
     """
 
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    starttls: bool = True
-    username: str | None = None
-    password_env: str = "PCPATROL_SMTP_PASSWORD"
-    from_address: str | None = None
-    timeout_seconds: float = 10.0
+    __pydantic_config__ = SECTION
+
+    smtp_host: Text | None = None
+    smtp_port: Whole = 587
+    starttls: Flag = True
+    username: Text | None = None
+    password_env: Text = "PCPATROL_SMTP_PASSWORD"
+    from_address: Text | None = None
+    timeout_seconds: Number = 10.0
 
 
 @dataclass(frozen=True)
@@ -177,9 +212,11 @@ class HandoffSettings:
         max_retry_seconds: Longest wait between two attempts.
     """
 
-    webhook_url: str | None = None
-    retry_seconds: float = 5.0
-    max_retry_seconds: float = 3600.0
+    __pydantic_config__ = SECTION
+
+    webhook_url: Text | None = None
+    retry_seconds: Number = 5.0
+    max_retry_seconds: Number = 3600.0
 
 
 @dataclass(frozen=True)
@@ -193,8 +230,10 @@ class AdminSettings:
             responses.yml change.
     """
 
-    token_env: str = "PCPATROL_ADMIN_TOKEN"
-    watch_files: bool = True
+    __pydantic_config__ = SECTION
+
+    token_env: Text = "PCPATROL_ADMIN_TOKEN"
+    watch_files: Flag = True
 
 
 @dataclass(frozen=True)
@@ -214,11 +253,13 @@ class LimitSettings:
             X-Forwarded-Host the bot's own site).
     """
 
-    messages_per_minute_per_sender: int = 30
-    messages_per_minute_per_address: int = 120
-    websockets_per_address: int = 20
-    allowed_origins: list[str] = field(default_factory=list)
-    trusted_proxies: list[str] = field(default_factory=list)
+    __pydantic_config__ = SECTION
+
+    messages_per_minute_per_sender: AtLeastOne = 30
+    messages_per_minute_per_address: AtLeastOne = 120
+    websockets_per_address: AtLeastOne = 20
+    allowed_origins: Origins = field(default_factory=list)
+    trusted_proxies: Networks = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -231,8 +272,10 @@ class PrivacySettings:
         retention_check_minutes: How often that job runs.
     """
 
-    retention_days: float = 90.0
-    retention_check_minutes: float = 60.0
+    __pydantic_config__ = SECTION
+
+    retention_days: Positive = 90.0
+    retention_check_minutes: Positive = 60.0
 
 
 @dataclass(frozen=True)
@@ -256,8 +299,10 @@ class Settings:
         privacy: Retention of conversations.
     """
 
+    __pydantic_config__ = SECTION
+
     project_dir: Path = Path(".")
-    model_path: str = "models/nlu.pkl"
+    model_path: Text = "models/nlu.pkl"
     nlu: NluSettings = field(default_factory=NluSettings)
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
     livechat: LivechatSettings = field(default_factory=LivechatSettings)
@@ -294,204 +339,25 @@ def load_settings(project_dir: Path) -> Settings:
         raise ProjectError([Problem(path, None, "missing; every project needs a config.yml")])
     doc = load_yaml(path)
     data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ProjectError([doc.problem((), "the file must be a mapping of settings")])
     problems: list[Problem] = []
-    values = _build(Settings, data, (), doc, problems, skip={"project_dir"})
-    settings = Settings(project_dir=project_dir.resolve(), **values) if not problems else None
+    if "project_dir" in data:  # the folder config.yml is in, never a setting
+        problems.append(doc.problem(("project_dir",), "unknown key 'project_dir'"))
+    values = {key: value for key, value in data.items() if key != "project_dir"}
+    settings = None
+    try:
+        settings = _SETTINGS.validate_python({**values, "project_dir": project_dir.resolve()})
+    except ValidationError as exc:
+        problems += problems_of(exc, doc, Settings)
     if settings is not None:
         try:
             _ = settings.opening_hours
         except ValueError as exc:
             problems.append(doc.problem(("livechat",), str(exc)))
-        problems += _check_ranges(settings, doc)
     if problems or settings is None:
-        raise ProjectError(problems)
+        raise ProjectError(sorted(problems, key=lambda p: p.line or 0))
     return settings
 
 
-def _check_ranges(settings: Settings, doc: YamlDocument) -> list[Problem]:
-    """Values of the right type that still make no sense."""
-    checks: list[tuple[KeyPath, bool, str]] = [
-        (("nlu", name), 0 <= getattr(settings.nlu, name) <= 1, "must be between 0 and 1")
-        for name in (
-            "answer_threshold",
-            "margin",
-            "clarify_threshold",
-            "smalltalk_threshold",
-            "max_wrong_answer_rate",
-        )
-    ]
-    checks += [
-        (
-            ("nlu", "fuzzy_threshold"),
-            0 <= settings.nlu.fuzzy_threshold <= 100,
-            "must be between 0 and 100",
-        ),
-        (("server", "port"), 0 < settings.server.port < 65536, "must be a port number"),
-        (
-            ("server", "max_body_bytes"),
-            settings.server.max_body_bytes >= 1024,
-            "must be at least 1024",
-        ),
-        (
-            ("server", "max_message_chars"),
-            settings.server.max_message_chars >= 1,
-            "must be at least 1",
-        ),
-        (
-            ("store", "type"),
-            settings.store.type in STORE_TYPES,
-            f"must be one of: {', '.join(STORE_TYPES)}",
-        ),
-        (
-            ("store", "synchronous"),
-            settings.store.synchronous in ("normal", "full"),
-            "must be normal or full",
-        ),
-        (
-            ("store", "redis_url"),
-            settings.store.redis_url.startswith(("redis://", "rediss://", "unix://")),
-            "must start with redis://, rediss:// or unix://",
-        ),
-        (
-            ("privacy", "retention_days"),
-            settings.privacy.retention_days > 0,
-            "must be more than 0",
-        ),
-        (
-            ("privacy", "retention_check_minutes"),
-            settings.privacy.retention_check_minutes > 0,
-            "must be more than 0",
-        ),
-    ]
-    checks += [
-        (("limits", name), getattr(settings.limits, name) >= 1, "must be at least 1")
-        for name in (
-            "messages_per_minute_per_sender",
-            "messages_per_minute_per_address",
-            "websockets_per_address",
-        )
-    ]
-    checks += [
-        (
-            ("limits", "allowed_origins"),
-            all(origin_of(origin) is not None for origin in settings.limits.allowed_origins),
-            "must be site origins such as https://www.pcpatrol.nl (scheme://host[:port])",
-        ),
-        (
-            ("limits", "trusted_proxies"),
-            all(_is_network(proxy) for proxy in settings.limits.trusted_proxies),
-            "must be IP addresses or networks such as 10.0.0.0/8",
-        ),
-    ]
-    return [
-        doc.problem(key, f"{'.'.join(str(k) for k in key)} {message}")
-        for key, valid, message in checks
-        if not valid
-    ]
-
-
-def origin_of(text: str) -> str | None:
-    """A site origin as browsers send it (lower case, no default port), or None when
-    `text` is not http(s)://host[:port] with at most a trailing slash."""
-    try:
-        parts = urlsplit(text.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-    ):
-        return None
-    scheme, host = parts.scheme.lower(), parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if not ORIGIN_HOST.fullmatch(host):
-        return None
-    default = 80 if scheme == "http" else 443
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
-
-
-def _is_network(text: str) -> bool:
-    try:
-        ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return False
-    return True
-
-
-def _build(
-    cls: type,
-    data: Any,
-    key_path: KeyPath,
-    doc: YamlDocument,
-    problems: list[Problem],
-    skip: frozenset[str] | set[str] = frozenset(),
-) -> dict[str, Any]:
-    """Check `data` against dataclass `cls` and return its constructor arguments."""
-    name = ".".join(str(k) for k in key_path) or "the file"
-    if not isinstance(data, dict):
-        problems.append(doc.problem(key_path, f"{name} must be a mapping of settings"))
-        return {}
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls) if f.name not in skip}
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        child = (*key_path, str(key))
-        dotted = ".".join(str(k) for k in child)
-        if key not in known:
-            problems.append(doc.problem(child, f"unknown key {dotted!r}"))
-            continue
-        hint = hints[key]
-        if isinstance(hint, type) and is_dataclass(hint):
-            values[key] = hint(**_build(hint, value, child, doc, problems))
-        elif _matches(value, hint):
-            values[key] = float(value) if hint is float else value
-        else:
-            problems.append(doc.problem(child, f"{dotted} must be {_describe(hint)}"))
-    for key, spec in known.items():
-        if key not in data and spec.default is MISSING and spec.default_factory is MISSING:
-            problems.append(doc.problem(key_path, f"missing key {name}.{key}"))
-    return values
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        return any(_matches(value, option) for option in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if origin is dict:
-        key_type, item = typing.get_args(hint)
-        return isinstance(value, dict) and all(
-            _matches(k, key_type) and _matches(v, item) for k, v in value.items()
-        )
-    return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
-
-
-def _describe(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_describe(option) for option in typing.get_args(hint))
-    if hint is type(None):
-        return "null"
-    if origin is list:
-        return f"a list of {_describe(typing.get_args(hint)[0])}s"
-    if origin is dict:
-        return f"a mapping of {_describe(typing.get_args(hint)[1])}"
-    return {
-        str: "text",
-        float: "a number",
-        int: "a whole number",
-        bool: "true or false",
-        date: "a date",
-    }.get(hint, str(hint))
+_SETTINGS = TypeAdapter(Settings)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from bot.config.settings import origin_of
+from bot.config.values import origin_of
 from bot.web.errors import ApiError
 from bot.web.keys import SETTINGS
 from bot.web.limits import trusted_peer
