@@ -1,9 +1,12 @@
 """Natural-language understanding: what a customer's message means.
 
 The rest of the project imports from here only. Inside, one module per concern:
-`normalize` (text clean-up), `language` (Dutch or English), `classifier` (TF-IDF
-model), `fuzzy` (near-copies of examples), `parser` (a message to a ranked parse),
-`model` (training and storing), `training_data` (intents/*.yml).
+`normalize` (text clean-up), `language` (Dutch or English), `words` and `stopwords`
+(domain words), `classifier` (the TF-IDF model), `svm_training` (fitting its SVMs),
+`candidates` (the intents a message is scored for), `scorer` (scoring one message),
+`segments` (the question in a long message), `evidence` (domain evidence), `fuzzy`
+(near-copies of examples), `parser` (a message to a ranked parse), `model` (training
+and storing), `training_data` (intents/*.yml).
 """
 
 from bot.nlu.language import Language, detect_language

@@ -54,6 +54,9 @@ MODEL_CODE = (
     "stopwords.py",
     "words.py",
     "classifier.py",
+    "svm_training.py",
+    "scorer.py",
+    "candidates.py",
     "evidence.py",
     "model.py",
 )
