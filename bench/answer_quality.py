@@ -4,11 +4,12 @@
     .venv/bin/python -m bench.answer_quality --ablation      # each NLU step switched off alone
     .venv/bin/python -m bench.answer_quality --baseline DIR  # the code of DIR on the same sets
 
-Each message is judged as the first message of a new conversation, through the whole
-assistant (NLU, policy, actions), as `pcpatrol-bot evaluate --tests` does. The rows are
-read here rather than with `read_tests` of `bot.evaluation.figures`, so a baseline
-checkout whose reader knows only two columns is measured on the same rows. The sets are
-never trained on; the settings were chosen on tests/data/dev*.tsv and cross-validation only.
+Each message is judged as the first message of a new conversation, as `pcpatrol-bot
+evaluate --tests` judges it: by the NLU and the policy of the assistant's model (a
+baseline checkout from before that ran it through the whole assistant). The rows are
+read here rather than with the code's `read_tests`, so a baseline checkout whose reader
+knows only two columns is measured on the same rows. The sets are never trained on; the
+settings were chosen on tests/data/dev*.tsv and cross-validation only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import csv
 import importlib
+import io
 import shutil
 import subprocess
 import sys
@@ -54,34 +56,58 @@ async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[st
     use_code(code_dir)
     # A baseline from before bot/ was grouped by concept has the old module names.
     assistant_module = import_first("bot.dialogue.assistant", "bot.assistant")
-    evaluation = import_first("bot.evaluation.figures", "bot.evaluate")
+    # The tests-file module: `bot.evaluation.testsfile`; a baseline's, with its own
+    # `evaluate(assistant, cases)`, `bot.evaluation.figures` or before that `bot.evaluate`.
+    tests_file = import_first("bot.evaluation.figures", "bot.evaluate", "bot.evaluation.testsfile")
     assistant = assistant_module.Assistant.load(project)
     results: dict[str, Any] = {}
     for name, path in sets.items():
         rows = read_rows(path)
         cases = [
-            evaluation.TestCase(text, expected, line)
+            tests_file.TestCase(text, expected, line)
             for line, (text, expected, _) in enumerate(rows, 2)
         ]
-        report = await evaluation.evaluate(assistant, cases)
-        figures: dict[str, Any] = report.metrics()
+        if hasattr(tests_file, "evaluate"):
+            figures, judged = await judged_by_the_assistant(tests_file, assistant, cases)
+        else:
+            figures, judged = judged_as_evaluate_does(assistant, cases, path)
+        escalate, smalltalk = tests_file.ESCALATE, tests_file.SMALLTALK
         # A figure of no rows (no article questions among everyday messages) is no figure.
         groups = {
-            "answer_accuracy": [
-                e for _, e, _ in rows if e not in (evaluation.ESCALATE, evaluation.SMALLTALK)
-            ],
-            "escalation_recall": [e for _, e, _ in rows if e == evaluation.ESCALATE],
-            "smalltalk_accuracy": [e for _, e, _ in rows if e == evaluation.SMALLTALK],
+            "answer_accuracy": [e for _, e, _ in rows if e not in (escalate, smalltalk)],
+            "escalation_recall": [e for _, e, _ in rows if e == escalate],
+            "smalltalk_accuracy": [e for _, e, _ in rows if e == smalltalk],
         }
         figures.update({key: None for key, group in groups.items() if not group})
-        answered = [o for o in report.outcomes if o.action == "answer"]
-        figures["answered_with_an_article"] = len(answered) / len(rows)
+        figures["answered_with_an_article"] = sum(a for a, _ in judged) / len(rows)
         kinds: dict[str, list[bool]] = {}
-        for (_, _, kind), outcome in zip(rows, report.outcomes, strict=True):
-            kinds.setdefault(kind or "all", []).append(outcome.correct)
+        for (_, _, kind), (_, right) in zip(rows, judged, strict=True):
+            kinds.setdefault(kind or "all", []).append(right)
         figures["right_by_kind"] = {kind: sum(v) / len(v) for kind, v in kinds.items()}
         results[name] = figures
     return results
+
+
+# A code's tests-file figures, and per row: answered with an article, right.
+Judged = tuple[dict[str, Any], list[tuple[bool, bool]]]
+
+
+def judged_as_evaluate_does(assistant: Any, cases: list[Any], path: Path) -> Judged:
+    """Today's code: the `Evaluation` of the rows' predictions."""
+    command = importlib.import_module("bot.evaluation.command")
+    evaluation = command.evaluate_tests_file(assistant, cases, path, io.StringIO())
+    figures: dict[str, Any] = command.tests_file_figures(evaluation)
+    figures.pop("right_by_kind", None)  # counted by `judge`, rows without a kind as "all"
+    return figures, [(j.answered, j.correct) for j in evaluation.judgements]
+
+
+async def judged_by_the_assistant(
+    tests_file: ModuleType, assistant: Any, cases: list[Any]
+) -> Judged:
+    """A baseline's code: its `evaluate` runs each row through the whole assistant."""
+    report = await tests_file.evaluate(assistant, cases)
+    figures: dict[str, Any] = report.metrics()
+    return figures, [(o.action == "answer", o.correct) for o in report.outcomes]
 
 
 _loaded_from: list[Path] = [PROJECT_DIR]

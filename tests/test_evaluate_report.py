@@ -19,13 +19,14 @@ from bot.config.errors import ProjectError
 from bot.config.project import load_project
 from bot.config.settings import NluSettings, load_settings
 from bot.dialogue.assistant import Assistant
+from bot.dialogue.policy import ConversationState
 from bot.evaluation.command import evaluate_tests_file
 from bot.evaluation.crossval import folds
-from bot.evaluation.figures import evaluate, read_tests
 from bot.evaluation.judging import label_of
 from bot.evaluation.predictions import Predictor
 from bot.evaluation.progress import Progress
 from bot.evaluation.sweep import THRESHOLDS, SweepRow, config_change, recommend
+from bot.evaluation.testsfile import read_tests
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.model import load
 from bot.nlu.parser import IntentParser
@@ -230,7 +231,7 @@ def test_parse_at_is_what_the_parser_returns_at_each_threshold(run: Run) -> None
     fuzzy = FuzzyMatcher(model.texts, model.intents)
     fell_back = 0
     for text in texts:
-        prediction = predictor.predict(text, "x", None, "here")
+        prediction = predictor.predict(text, "x", None, path="here", line=1)
         fell_back += prediction.fallback != prediction.plain
         for threshold in THRESHOLDS:
             real = IntentParser(
@@ -243,15 +244,16 @@ def test_parse_at_is_what_the_parser_returns_at_each_threshold(run: Run) -> None
     assert fell_back  # some messages do go to the fuzzy fallback
 
 
-async def test_tests_file_figures_equal_the_assistants(run: Run) -> None:
+async def test_tests_file_judgements_are_the_assistants(run: Run) -> None:
+    # The tests file is judged on predictions, not through the assistant: each row must
+    # still get the parse and decision the assistant gives it as a first message.
     assistant = Assistant.load(run.project)
     cases = read_tests(run.tests, [a.id for a in assistant.project.knowledge.articles])
-    metrics = (await evaluate(assistant, cases)).metrics()
     evaluation = evaluate_tests_file(assistant, cases, run.tests, io.StringIO())
-    figures = evaluation.figures()
-    for name, value in metrics.items():
-        assert figures[name] == value, name
-    assert run.report["evaluations"]["tests"]["figures"] == figures
+    for case, judgement in zip(cases, evaluation.judgements, strict=True):
+        turn = await assistant.handle("evaluate", case.text, ConversationState())
+        assert (judgement.parse, judgement.decision) == (turn.parse, turn.decision), case.text
+    assert run.report["evaluations"]["tests"]["figures"] == evaluation.figures()
 
 
 def test_labels_of_intents_in_a_first_message(small_project: Path) -> None:

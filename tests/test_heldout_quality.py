@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.dialogue.assistant import Assistant
-from bot.evaluation.figures import evaluate, read_tests
+from bot.evaluation.analysis import Evaluation
+from bot.evaluation.command import evaluate_tests_file
+from bot.evaluation.testsfile import read_tests
 from bot.nlu.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,14 +40,19 @@ def test_heldout_messages_are_never_training_examples(assistant: Assistant, path
     assert leaked == []
 
 
+def evaluated(assistant: Assistant, path: Path) -> Evaluation:
+    """The tests file at `path` judged as `pcpatrol-bot evaluate --tests` judges it."""
+    cases = read_tests(path, [a.id for a in assistant.project.knowledge.articles])
+    return evaluate_tests_file(assistant, cases, path, io.StringIO())
+
+
 # Floors a little under the figures of the README's "Answer quality", so a change cannot
 # quietly undo them (the figures themselves come from bench/answer_quality.py).
 
 
-async def test_heldout_answer_quality(assistant: Assistant) -> None:
-    cases = read_tests(HELDOUT, [a.id for a in assistant.project.knowledge.articles])
-    assert len(cases) >= 150
-    metrics = (await evaluate(assistant, cases)).metrics()
+def test_heldout_answer_quality(assistant: Assistant) -> None:
+    metrics = evaluated(assistant, HELDOUT).figures()
+    assert metrics["rows"] >= 150
     print(metrics)
     assert metrics["answer_accuracy"] >= 0.94
     assert metrics["wrong_answer_rate"] <= 0.015
@@ -52,12 +60,11 @@ async def test_heldout_answer_quality(assistant: Assistant) -> None:
     assert metrics["smalltalk_accuracy"] >= 0.92
 
 
-async def test_second_heldout_answer_quality(assistant: Assistant) -> None:
-    cases = read_tests(HELDOUT2, [a.id for a in assistant.project.knowledge.articles])
-    assert len(cases) >= 500
-    report = await evaluate(assistant, cases)
-    metrics = report.metrics()
-    right = {kind: n / total for kind, (n, total) in report.correct_by_kind().items()}
+def test_second_heldout_answer_quality(assistant: Assistant) -> None:
+    evaluation = evaluated(assistant, HELDOUT2)
+    metrics = evaluation.figures()
+    assert metrics["rows"] >= 500
+    right = {kind: n / total for kind, (n, total) in evaluation.right_by_kind().items()}
     print(metrics, right)
     assert metrics["answer_accuracy"] >= 0.90
     assert metrics["wrong_answer_rate"] <= 0.01
@@ -66,8 +73,8 @@ async def test_second_heldout_answer_quality(assistant: Assistant) -> None:
     assert right["long"] >= 0.95
 
 
-async def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
-    cases = read_tests(OUT_OF_DOMAIN, [a.id for a in assistant.project.knowledge.articles])
-    assert len(cases) >= 300
-    answered = (await evaluate(assistant, cases)).metrics()["wrong_answer_rate"]
+def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
+    metrics = evaluated(assistant, OUT_OF_DOMAIN).figures()
+    assert metrics["rows"] >= 300
+    answered = metrics["wrong_answer_rate"]
     assert answered <= 0.015  # every answer to these is a wrong one

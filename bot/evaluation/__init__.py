@@ -5,7 +5,7 @@ One concern per module:
 - `predictions`: a parsed message, ready to be judged at any answer threshold.
 - `judging`: what the policy does with a prediction, and whether that is right.
 - `crossval`: stratified k-fold cross-validation over intents/.
-- `testsfile`: predictions for the rows of a tests file.
+- `testsfile`: the rows of a tests file (message, expected outcome, kind), their predictions.
 - `scores`: per-label precision, recall, F1 and the confusion matrix.
 - `sweep`: answered and wrong answers per answer_threshold, and the recommendation.
 - `analysis`: all of the above for one set of predictions.

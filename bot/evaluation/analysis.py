@@ -55,6 +55,18 @@ class Evaluation:
         """The headline figures at the configured thresholds."""
         return figures(self.judgements)
 
+    def right_by_kind(self) -> dict[str, tuple[int, int]]:
+        """Per kind of message (a tests file's third column): messages right, messages.
+
+        Kinds in the order they first appear; messages without a kind are left out.
+        """
+        tally: dict[str, tuple[int, int]] = {}
+        for j in self.judgements:
+            if j.prediction.kind:
+                right, total = tally.get(j.prediction.kind, (0, 0))
+                tally[j.prediction.kind] = (right + j.correct, total + 1)
+        return tally
+
     def errors(self) -> list[Judgement]:
         """Every message the bot got wrong, wrong answers first, then in file order."""
         wrong = [j for j in self.judgements if not j.correct]

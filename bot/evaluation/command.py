@@ -5,19 +5,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.config.project import load_project
 from bot.dialogue.assistant import Assistant
-from bot.evaluation.figures import ESCALATE, SMALLTALK, TestCase
 from bot.nlu import load_training_data
 
 from .analysis import CROSS_VALIDATION, TESTS, Evaluation, analyse
-from .console import print_errors, print_figures, print_scores, print_sweep
+from .console import (
+    TESTS_FILE_FIGURES,
+    print_errors,
+    print_figures,
+    print_scores,
+    print_sweep,
+    print_tests_file_errors,
+    print_tests_file_figures,
+)
 from .crossval import cross_validate
 from .files import write_reports
 from .progress import Progress
-from .testsfile import predict_cases
+from .testsfile import ESCALATE, SMALLTALK, TestCase, predict_cases
 
 DEFAULT_FOLDS = 5
 REPORTS_DIR = "reports"
@@ -72,14 +79,38 @@ def evaluate_tests_file(
     )
 
 
-def print_evaluation(
-    evaluation: Evaluation, out: TextIO, *, figures: bool = True, show_errors: bool = False
-) -> None:
-    """The evaluation in the terminal; `figures=False` when they were printed already."""
-    if figures:
-        print_figures(evaluation, out)
-        if show_errors:
-            print_errors(evaluation, out)
+def tests_file_figures(evaluation: Evaluation) -> dict[str, Any]:
+    """A tests file's figures as `evaluate --tests --json` has always printed them.
+
+    The number of rows and TESTS_FILE_FIGURES; `right_by_kind`, the share right per
+    kind of message, when the file has a kind column.
+    """
+    found = evaluation.figures()
+    shown: dict[str, Any] = {name: found[name] for name in ("rows", *TESTS_FILE_FIGURES)}
+    kinds = evaluation.right_by_kind()
+    if kinds:
+        shown["right_by_kind"] = {kind: right / total for kind, (right, total) in kinds.items()}
+    return shown
+
+
+def print_evaluation(evaluation: Evaluation, out: TextIO, *, show_errors: bool = False) -> None:
+    """The evaluation in the terminal."""
+    print_figures(evaluation, out)
+    if show_errors:
+        print_errors(evaluation, out)
+    print_scores(evaluation, out)
+    print_sweep(evaluation, out)
+
+
+def print_tests_file(evaluation: Evaluation, out: TextIO, *, show_errors: bool = False) -> None:
+    """A tests file's evaluation in the terminal.
+
+    Its figures and errors as `evaluate --tests` printed them before the reports (so
+    what reads that output keeps working), then the per-label table and the sweep.
+    """
+    print_tests_file_figures(evaluation, out)
+    if show_errors:
+        print_tests_file_errors(evaluation, out)
     print_scores(evaluation, out)
     print_sweep(evaluation, out)
 

@@ -7,15 +7,15 @@ from typing import TextIO
 from .analysis import Evaluation
 from .sweep import config_change
 
-FIGURE_NAMES = (
+# The figures `evaluate --tests` has shown of a tests file since before the reports.
+TESTS_FILE_FIGURES = (
     "answer_accuracy",
     "wrong_answer_rate",
     "escalation_recall",
     "smalltalk_accuracy",
     "clarified_with_right_option",
-    "answered_rate",
-    "intent_accuracy",
 )
+FIGURE_NAMES = (*TESTS_FILE_FIGURES, "answered_rate", "intent_accuracy")
 
 
 def print_figures(evaluation: Evaluation, out: TextIO) -> None:
@@ -24,6 +24,16 @@ def print_figures(evaluation: Evaluation, out: TextIO) -> None:
     print(f"{evaluation.title}: {found['rows']} messages", file=out)
     for name in FIGURE_NAMES:
         print(f"  {name.replace('_', ' '):<30} {found[name]:7.1%}", file=out)
+
+
+def print_tests_file_figures(evaluation: Evaluation, out: TextIO) -> None:
+    """A tests file's title, number of messages, figures and share right per kind."""
+    found = evaluation.figures()
+    print(f"{evaluation.title}: {found['rows']} messages", file=out)
+    for name in TESTS_FILE_FIGURES:
+        print(f"  {name.replace('_', ' '):<30} {found[name]:7.1%}", file=out)
+    for kind, (right, total) in sorted(evaluation.right_by_kind().items()):
+        print(f"  right, {kind + ':':<23} {right / total:7.1%} of {total}", file=out)
 
 
 def print_scores(evaluation: Evaluation, out: TextIO) -> None:
@@ -68,6 +78,17 @@ def print_errors(evaluation: Evaluation, out: TextIO) -> None:
         expected = j.prediction.outcome or j.prediction.expected
         print(
             f"  {j.prediction.where}: expected {expected}, got {j.got} "
+            f"({j.intent} {j.confidence:.2f}): {j.prediction.text}",
+            file=out,
+        )
+
+
+def print_tests_file_errors(evaluation: Evaluation, out: TextIO) -> None:
+    """Every row of a tests file the bot got wrong, wrong answers first, by line."""
+    for j in evaluation.errors():
+        got = j.article or j.decision.kind
+        print(
+            f"  line {j.prediction.line}: expected {j.prediction.expected}, got {got} "
             f"({j.intent} {j.confidence:.2f}): {j.prediction.text}",
             file=out,
         )

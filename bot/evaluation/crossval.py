@@ -65,7 +65,7 @@ def cross_validate(
         knowledge: The articles, for each example's expected outcome.
         settings: The thresholds (answer_threshold is left to the judging).
         k: Number of folds.
-        project_dir: For the examples' "file:line", relative to it.
+        project_dir: The examples' files are named relative to it.
         progress: Counts one step per held-out example.
 
     Returns:
@@ -84,16 +84,16 @@ def cross_validate(
                 example.text,
                 expected=example.intent,
                 outcome=expected_outcome(example.intent, knowledge),
-                where=_where(example, project_dir),
+                path=_relative_path(example, project_dir),
+                line=example.line,
             )
             if progress is not None:
                 progress.advance()
     return [by_example[e] for e in data.examples]
 
 
-def _where(example: Example, project_dir: Path) -> str:
+def _relative_path(example: Example, project_dir: Path) -> str:
     try:
-        path = example.path.resolve().relative_to(project_dir.resolve())
+        return str(example.path.resolve().relative_to(project_dir.resolve()))
     except ValueError:
-        path = example.path
-    return f"{path}:{example.line}"
+        return str(example.path)

@@ -17,10 +17,10 @@ from bot.dialogue.policy import (
     Decision,
     decide,
 )
-from bot.evaluation.figures import ESCALATE, SMALLTALK
 from bot.nlu import OUT_OF_SCOPE, ParseResult
 
 from .predictions import Prediction
+from .testsfile import ESCALATE, SMALLTALK
 
 ESCALATE_INTENTS = frozenset({REQUEST_HUMAN, OUT_OF_SCOPE})
 NO_INTENT = "(none)"

@@ -28,17 +28,27 @@ class Prediction:
         expected: The intent (cross-validation) or label (tests file) it should get.
         outcome: What the bot should do: an article id, "escalate" or "smalltalk";
             None when only the intent counts (affirm, deny).
-        where: Where the message comes from, "file:line".
+        path: The file the message comes from.
+        line: Its line in that file.
         plain: The parse without the fuzzy fallback.
         fallback: The parse with the fuzzy fallback consulted.
+        kind: What sort of message it is (a tests file's third column: "long",
+            "typo", ...), for the share right per kind; "" when it has none.
     """
 
     text: str
     expected: str
     outcome: str | None
-    where: str
+    path: str
+    line: int
     plain: ParseResult
     fallback: ParseResult
+    kind: str = ""
+
+    @property
+    def where(self) -> str:
+        """Where the message comes from, "file:line"."""
+        return f"{self.path}:{self.line}"
 
     def parse_at(self, answer_threshold: float) -> ParseResult:
         """The parse `IntentParser` returns when `nlu.answer_threshold` is this."""
@@ -62,13 +72,24 @@ class Predictor:
         self._plain = model.parser(never)
         self._fallback = model.parser(always)
 
-    def predict(self, text: str, expected: str, outcome: str | None, where: str) -> Prediction:
-        """Parse `text` and keep what it should have become."""
+    def predict(
+        self,
+        text: str,
+        expected: str,
+        outcome: str | None,
+        *,
+        path: str,
+        line: int,
+        kind: str = "",
+    ) -> Prediction:
+        """Parse `text` and keep what it should have become and where it comes from."""
         return Prediction(
             text=text,
             expected=expected,
             outcome=outcome,
-            where=where,
+            path=path,
+            line=line,
             plain=self._plain.parse(text),
             fallback=self._fallback.parse(text),
+            kind=kind,
         )
