@@ -1,5 +1,6 @@
-"""bot/store/cluster.py on a real redis-server: locks, live messages and presence shared by
-several server processes (each RedisCluster here stands for one process)."""
+"""bot/store/redis/cluster.py on a real redis-server: locks, live messages and presence
+shared by several server processes (each RedisCluster here stands for one process, on
+a Redis client of its own)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.store.cluster import ConversationBusy, LocalCluster, RedisCluster
+from bot.store.cluster import ConversationBusy, LocalCluster
+from bot.store.redis import RedisCluster, connect
 
 Live = dict[str, Any]
 
@@ -21,7 +23,7 @@ async def process(
     redis_url: str, prefix: str, received: list[Live] | None = None, **timing: float
 ) -> AsyncIterator[RedisCluster]:
     """One process's cluster, started, delivering into `received`."""
-    cluster = RedisCluster.from_url(redis_url, prefix, **timing)
+    cluster = RedisCluster(connect(redis_url), prefix, **timing)
     inbox = received if received is not None else []
 
     async def deliver(live: Live) -> None:
@@ -32,6 +34,7 @@ async def process(
         yield cluster
     finally:
         await cluster.close()
+        await cluster.client.aclose()
 
 
 async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 5) -> None:
@@ -92,7 +95,7 @@ async def test_a_dead_holders_lock_expires(redis_url: str, redis_prefix: str) ->
 async def test_a_lock_held_too_long_refuses_the_waiter(
     redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.store.cluster.LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.2)
     async with (
         process(redis_url, redis_prefix) as holder,
         process(redis_url, redis_prefix) as waiter,
@@ -140,7 +143,7 @@ async def test_agents_online_on_any_process_count(redis_url: str, redis_prefix: 
 
 
 async def test_a_dead_processs_agents_go_offline(redis_url: str, redis_prefix: str) -> None:
-    dead = RedisCluster.from_url(redis_url, redis_prefix, presence_seconds=0.3)
+    dead = RedisCluster(connect(redis_url), redis_prefix, presence_seconds=0.3)
     await dead.set_local_agents({"anna"})  # never started nor closed: it died
     async with process(redis_url, redis_prefix) as alive:
         assert await alive.online_agents() == {"anna"}
@@ -181,7 +184,7 @@ async def test_a_customer_who_takes_no_frames_holds_up_only_their_own_conversati
             await released.wait()
         delivered.append(f"{live.get('sender')}:{live['messages'][0]['text']}")
 
-    receiver = RedisCluster.from_url(redis_url, redis_prefix)
+    receiver = RedisCluster(connect(redis_url), redis_prefix)
     await receiver.start(deliver)
     try:
         async with process(redis_url, redis_prefix) as sender:
@@ -194,6 +197,7 @@ async def test_a_customer_who_takes_no_frames_holds_up_only_their_own_conversati
             assert delivered[3:] == ["traag:0", "traag:1", "traag:2"]
     finally:
         await receiver.close()
+        await receiver.client.aclose()
 
 
 def live_for(sender: str, n: int) -> Live:

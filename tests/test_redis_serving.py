@@ -22,7 +22,7 @@ from playwright.async_api import Browser, expect
 from redis_server import RedisServer
 
 from bot.config.settings import LimitSettings, Settings, StoreSettings, load_settings
-from bot.store.ratelimit import RedisRateLimiter
+from bot.store.redis import RedisRateLimiter
 from bot.web.keys import LIMITER
 
 IDEAL = "kan ik met ideal betalen"
@@ -128,7 +128,7 @@ async def test_a_conversation_held_elsewhere_too_long_gets_503_and_is_not_answer
     redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bot.store.cluster.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.3)
     settings = redis_settings()
     sender = f"widget-{secrets.token_hex(12)}"
     async with serve(settings) as client:
@@ -189,7 +189,7 @@ async def test_the_widget_sends_a_held_up_message_again_until_it_is_answered(
     monkeypatch: pytest.MonkeyPatch,
     browser: Browser,
 ) -> None:
-    monkeypatch.setattr("bot.store.cluster.LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.3)
     async with serve(redis_settings()) as client:
         page = await browser.new_page()
         await page.goto(str(client.make_url("/")))

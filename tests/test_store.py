@@ -1,4 +1,4 @@
-"""What is particular to the SQLite store (bot/store/sqlite.py), on a real file in tmp_path:
+"""What is particular to the SQLite store (bot/store/sqlite/), on a real file in tmp_path:
 group commit, the state cache, WAL. What every store does is in test_store_contract.py."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from bot.config.settings import Settings
 from bot.delivery import mail
 from bot.handoff.model import OutboxItem
 from bot.privacy.logs import describe_error, log_failure, plain
-from bot.store import ConversationStore
+from bot.store import OutboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class OutboxWorker:
         store: Where the outbox is kept.
     """
 
-    def __init__(self, current_settings: Callable[[], Settings], store: ConversationStore) -> None:
+    def __init__(self, current_settings: Callable[[], Settings], store: OutboxStore) -> None:
         self.current_settings = current_settings
         self.store = store
         self._wake = asyncio.Event()

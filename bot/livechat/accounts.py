@@ -10,11 +10,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.store import Agent, ConversationStore, Session
+from bot.store import Agent, AgentStore, Session, SessionStore
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD_CHARS = 10
@@ -77,7 +78,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-async def start_session(store: ConversationStore, agent: Agent, hours: float) -> str:
+async def start_session(store: SessionStore, agent: Agent, hours: float) -> str:
     """A new session for `agent`; the cookie token to give the browser."""
     token = secrets.token_urlsafe(32)
     session = Session(
@@ -87,9 +88,11 @@ async def start_session(store: ConversationStore, agent: Agent, hours: float) ->
     return token
 
 
-async def session_agent(
-    store: ConversationStore, token: str | None
-) -> tuple[Session, Agent] | None:
+class AccountStore(AgentStore, SessionStore, Protocol):
+    """What a login is checked against: the sessions and the agents they belong to."""
+
+
+async def session_agent(store: AccountStore, token: str | None) -> tuple[Session, Agent] | None:
     """The live session and its agent for a cookie token, or None."""
     if not token:
         return None

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
 from bot.handoff.model import NEW_TOPIC
 from bot.nlu import IntentParser, TrainingData, normalize
-from bot.store import ConversationStore
+from bot.store import HandoffStore, ReviewQuery
 
 SIMILAR = 80  # token_set_ratio at which two messages are one group
 SCAN_LIMIT = 5000
+
+
+class EscalationSource(HandoffStore, ReviewQuery, Protocol):
+    """What review reads from the store: the handoffs, and the messages the bot answered
+    by offering a colleague."""
 
 
 @dataclass
@@ -51,7 +57,7 @@ class ReviewGroup:
 
 
 async def collect(
-    store: ConversationStore, parser: IntentParser, data: TrainingData
+    store: EscalationSource, parser: IntentParser, data: TrainingData
 ) -> list[ReviewGroup]:
     """Escalated messages (handoffs and misunderstood messages), grouped by similarity,
     leaving out what is already a training example."""

@@ -36,7 +36,7 @@ from yarl import URL
 from bot.config.settings import Settings
 from bot.conversations.turns import Conversations
 from bot.store import ConversationStore, open_store
-from bot.store.cluster import RedisCluster
+from bot.store.redis import RedisLocks, RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -107,21 +107,18 @@ async def forget_in_store(settings: Settings, senders: Sequence[str]) -> list[Fo
     hold its mark). With Redis, each under the conversation's lock shared with every
     server process."""
     store = await open_store(settings)
-    shared = settings.store
-    cluster = (
-        RedisCluster.from_url(shared.redis_url, shared.redis_prefix)
-        if shared.type == "redis"
+    locks = (
+        RedisLocks(store.client, settings.store.redis_prefix)
+        if isinstance(store, RedisStore)
         else None
     )
     try:
         done = []
         for sender in senders:
-            locked = cluster.locked(sender) if cluster else contextlib.nullcontext()
+            locked = locks.locked(sender) if locks else contextlib.nullcontext()
             done.append(await _erase(store, sender, locked))
         return done
     finally:
-        if cluster is not None:
-            await cluster.close()
         await store.close()
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.config.settings import Settings
-from bot.store.base import Agent, ConversationStore, Event, Session
+from bot.store.base import (
+    Agent,
+    AgentStore,
+    ConversationLog,
+    ConversationStore,
+    ErasureStore,
+    Event,
+    HandoffStore,
+    OutboxStore,
+    ReviewQuery,
+    Session,
+    SessionStore,
+)
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 
@@ -23,4 +35,18 @@ async def open_store(settings: Settings) -> ConversationStore:
     return await STORES[settings.store.type](settings)
 
 
-__all__ = ["STORES", "Agent", "ConversationStore", "Event", "Session", "open_store"]
+__all__ = [
+    "STORES",
+    "Agent",
+    "AgentStore",
+    "ConversationLog",
+    "ConversationStore",
+    "ErasureStore",
+    "Event",
+    "HandoffStore",
+    "OutboxStore",
+    "ReviewQuery",
+    "Session",
+    "SessionStore",
+    "open_store",
+]

@@ -1,4 +1,8 @@
-"""The interfaces every store implements: conversations, handoffs, outbox, agents."""
+"""The interfaces every store implements, one per subject, and the records they keep.
+
+A consumer that needs one subject (the outbox worker, review, the agents' logins) asks
+for that protocol alone, so its signature says what of the store it touches.
+"""
 
 from __future__ import annotations
 
@@ -50,12 +54,9 @@ class Session:
     expires_at: float
 
 
-class ConversationStore(Protocol):
-    """Keeps conversations, handoffs, the outbox and agents.
-
-    Every write is durable before the call returns; a turn and what it causes (a
-    handoff, deliveries) are written in one transaction.
-    """
+class ConversationLog(Protocol):
+    """A conversation's turns: its events, its state (slots) and the client message ids
+    already handled. What a turn causes (a handoff, deliveries) is written with it."""
 
     async def load_state(self, sender: str) -> dict[str, Any] | None:
         """The conversation's state (slots), or None for a new conversation."""
@@ -82,6 +83,10 @@ class ConversationStore(Protocol):
         """The last `limit` user, bot and agent events, oldest first."""
         ...
 
+
+class HandoffStore(Protocol):
+    """Handoffs to a person, by id and by status and route (the agents' queue)."""
+
     async def save_handoff(self, handoff: Handoff) -> None:
         """Insert or replace one handoff."""
         ...
@@ -96,10 +101,10 @@ class ConversationStore(Protocol):
         """Handoffs with one of `statuses` (and `route`, if given), oldest first."""
         ...
 
-    async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
-        """(sender, text, time) of messages the bot did not understand and answered by
-        offering a colleague, without a handoff; newest first."""
-        ...
+
+class OutboxStore(Protocol):
+    """Deliveries (mails, webhook calls) queued until they succeed; several server
+    processes may work on one outbox, so a due delivery is claimed with a lease."""
 
     async def claim_due_deliveries(
         self, now: float, limit: int, lease_seconds: float
@@ -124,16 +129,9 @@ class ConversationStore(Protocol):
         """Update a delivery after an attempt."""
         ...
 
-    async def forget(self, sender: str) -> int:
-        """Erase one customer's data: the conversation's events and state, its handoffs,
-        and the deliveries about it (queued ones too). The number of records erased."""
-        ...
 
-    async def delete_older_than(self, cutoff: float) -> int:
-        """Erase conversations whose last event is before `cutoff` (Unix time), with their
-        closed handoffs and sent deliveries. A conversation with an open handoff or a
-        queued delivery is kept. The number of conversations erased."""
-        ...
+class AgentStore(Protocol):
+    """The support agents who may log in to the console."""
 
     async def get_agent(self, username: str) -> Agent | None:
         """An agent by name."""
@@ -151,6 +149,10 @@ class ConversationStore(Protocol):
         """Remove an agent and their sessions; False if there was none."""
         ...
 
+
+class SessionStore(Protocol):
+    """Logged-in agents' sessions."""
+
     async def save_session(self, session: Session) -> None:
         """Store a new session."""
         ...
@@ -162,6 +164,48 @@ class ConversationStore(Protocol):
     async def delete_session(self, token_hash: str) -> None:
         """End a session."""
         ...
+
+
+class ErasureStore(Protocol):
+    """Erasing customers' data: one customer on request, and what is past retention."""
+
+    async def forget(self, sender: str) -> int:
+        """Erase one customer's data: the conversation's events and state, its handoffs,
+        and the deliveries about it (queued ones too). The number of records erased."""
+        ...
+
+    async def delete_older_than(self, cutoff: float) -> int:
+        """Erase conversations whose last event is before `cutoff` (Unix time), with their
+        closed handoffs and sent deliveries. A conversation with an open handoff or a
+        queued delivery is kept. The number of conversations erased."""
+        ...
+
+
+class ReviewQuery(Protocol):
+    """What `pcpatrol-bot review` reads beyond the handoffs (bot/maintenance/review.py)."""
+
+    async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
+        """(sender, text, time) of messages the bot did not understand and answered by
+        offering a colleague, without a handoff; newest first."""
+        ...
+
+
+class ConversationStore(
+    ConversationLog,
+    HandoffStore,
+    OutboxStore,
+    AgentStore,
+    SessionStore,
+    ErasureStore,
+    ReviewQuery,
+    Protocol,
+):
+    """Keeps conversations, handoffs, the outbox and agents: every subject above, in one
+    place, opened from config.yml by its factory in bot.store.STORES.
+
+    Every write is durable before the call returns; a turn and what it causes (a
+    handoff, deliveries) are written in one transaction.
+    """
 
     async def close(self) -> None:
         """Finish pending writes and release the store."""

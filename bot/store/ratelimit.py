@@ -2,8 +2,8 @@
 
 The web app counts customer messages per conversation and per client address
 (bot/web/limits.py) through the `RateLimiter` protocol. `MemoryRateLimiter` keeps the
-counts in this process; `RedisRateLimiter` keeps them in Redis for several server
-processes (store.type: redis). Both have the same semantics:
+counts in this process; `RedisRateLimiter` (bot/store/redis/ratelimit.py) keeps them in
+Redis for several server processes (store.type: redis). Both have the same semantics:
 
 - a window slides: an event counts for exactly `window_seconds` after it happened;
 - a refused event is not counted, so a client that keeps trying is let through again
@@ -12,13 +12,10 @@ processes (store.type: redis). Both have the same semantics:
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Protocol
-
-import redis.asyncio as aioredis
 
 # Keys kept at most; beyond it the least recently used key is forgotten.
 MAX_KEYS = 100_000
@@ -33,6 +30,16 @@ class RateLimiter(Protocol):
         None while at most `limit` happened in the last window; otherwise the seconds
         until one more is allowed.
         """
+
+
+def check_window(limit: int, window_seconds: float) -> None:
+    """Refuse a limit no event could meet, before anything is counted.
+
+    Raises:
+        ValueError: for a limit below 1 or a window of no length.
+    """
+    if limit < 1 or window_seconds <= 0:
+        raise ValueError("limit must be at least 1 and window_seconds more than 0")
 
 
 class _Window:
@@ -80,8 +87,7 @@ class MemoryRateLimiter:
         Raises:
             ValueError: for a limit below 1 or a window of no length.
         """
-        if limit < 1 or window_seconds <= 0:
-            raise ValueError("limit must be at least 1 and window_seconds more than 0")
+        check_window(limit, window_seconds)
         now = self._clock()
         window = self._windows.get(key)
         if window is None:
@@ -109,54 +115,3 @@ class MemoryRateLimiter:
             if len(windows) <= self.max_keys and not oldest.idle(now):
                 break
             windows.popitem(last=False)
-
-
-# The sliding-window log of RedisRateLimiter, in one atomic step. KEYS[1]: the key's
-# sorted set of event times. ARGV: limit, window (seconds), a unique member. Returns
-# "" when the event is counted, else the seconds to wait. Redis's own clock is used,
-# so processes whose clocks differ agree.
-SLIDING_WINDOW_SCRIPT = """
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-    redis.call('ZADD', KEYS[1], now, ARGV[3])
-    redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-    return ''
-end
--- The event that must leave the window before one more fits (also after a lowered limit).
-local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + window - now)
-"""
-
-
-class RedisRateLimiter:
-    """The same sliding-window log as MemoryRateLimiter, on a Redis server, so several
-    server processes count a customer's messages together.
-
-    Args:
-        client: A Redis client (decode_responses=True).
-        prefix: Prefix of the keys (store.redis_prefix).
-    """
-
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
-        self.client = client
-        self.prefix = prefix
-        self._script = client.register_script(SLIDING_WINDOW_SCRIPT)
-
-    async def hit(self, key: str, limit: int, window_seconds: float) -> float | None:
-        """Count one event under `key`; None when allowed, else the seconds to wait.
-
-        Raises:
-            ValueError: for a limit below 1 or a window of no length.
-        """
-        if limit < 1 or window_seconds <= 0:
-            raise ValueError("limit must be at least 1 and window_seconds more than 0")
-        member = secrets.token_hex(8)
-        wait = await self._script(
-            keys=[f"{self.prefix}:rate:{key}"], args=[limit, window_seconds, member]
-        )
-        return float(wait) if wait else None

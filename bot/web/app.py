@@ -18,8 +18,8 @@ from bot.maintenance.reload import Reloader
 from bot.privacy.forget import hold_while_serving
 from bot.privacy.retention import RetentionJob
 from bot.store import open_store
-from bot.store.cluster import RedisCluster
-from bot.store.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from bot.store.ratelimit import MemoryRateLimiter
+from bot.store.redis import RedisCluster, RedisRateLimiter, RedisStore
 from bot.web import admin, console, pages, rest, security, websocket
 from bot.web.errors import error_middleware
 from bot.web.keys import (
@@ -81,13 +81,13 @@ async def _core(app: web.Application, preloaded: Assistant | None = None) -> Asy
     # (bot/privacy/forget.py).
     serving = await hold_while_serving(settings)
     store = await open_store(settings)
-    shared = settings.store
     cluster = None
-    if shared.type == "redis":
+    if isinstance(store, RedisStore):
         # Several processes on one Redis server share locks, live messages, presence
-        # and rate-limit counts.
-        cluster = RedisCluster.from_url(shared.redis_url, shared.redis_prefix)
-        app[LIMITER] = RedisRateLimiter(cluster.client, shared.redis_prefix)
+        # and rate-limit counts, over the store's client (closed with the store).
+        prefix = settings.store.redis_prefix
+        cluster = RedisCluster(store.client, prefix)
+        app[LIMITER] = RedisRateLimiter(store.client, prefix)
     conversations = Conversations(assistant, store, Hub(), AgentListeners(), cluster=cluster)
     await conversations.start()
     worker = OutboxWorker(lambda: conversations.settings, store)
