@@ -7,13 +7,14 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 from aiohttp import web
 
 from bot.cli import AddCommand
 from bot.config.settings import load_settings
 from bot.dialogue.assistant import Assistant
+from bot.dialogue.messages import BotMessage
 from bot.dialogue.policy import ConversationState
 from bot.privacy import logs
 from bot.web import create_app
@@ -21,7 +22,7 @@ from bot.web import create_app
 CLI_SENDER = "cli"
 
 
-def print_messages(messages: list[dict[str, Any]], out: TextIO) -> list[str]:
+def print_messages(messages: list[BotMessage], out: TextIO) -> list[str]:
     """Print bot messages for a person; return the payloads of numbered buttons."""
     payloads: list[str] = []
     for message in messages:

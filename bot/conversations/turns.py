@@ -4,70 +4,33 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.config.settings import Settings
+from bot.conversations.history import HistoryEntry, entry_of
+from bot.conversations.live import (
+    AgentListeners,
+    AgentsLive,
+    ConsoleFrame,
+    CustomerChannels,
+    CustomerLive,
+    EntryFrame,
+    QueueFrame,
+)
 from bot.delivery import mail
 from bot.dialogue.assistant import Assistant, Escalation, Turn
+from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.dialogue.policy import ConversationState
-from bot.handoff.model import Handoff, OutboxItem, iso
+from bot.handoff.model import Handoff, OutboxItem, WebhookPayload
 from bot.handoff.routes import route_named
 from bot.store import ConversationStore, Event
 from bot.store.cluster import Cluster, Live, LocalCluster
 
 logger = logging.getLogger(__name__)
 
-# Called with the messages and, for replies, the customer message they answer.
-Subscriber = Callable[[list[dict[str, Any]], dict[str, Any] | None], Awaitable[None]]
 TRANSCRIPT_LIMIT = 500
-
-
-class Hub:
-    """Who listens to which conversation (open WebSockets), so messages can be pushed."""
-
-    def __init__(self) -> None:
-        self._subscribers: dict[str, set[Subscriber]] = {}
-
-    def subscribe(self, sender: str, subscriber: Subscriber) -> None:
-        """Push this conversation's messages to `subscriber` from now on."""
-        self._subscribers.setdefault(sender, set()).add(subscriber)
-
-    def unsubscribe(self, sender: str, subscriber: Subscriber) -> None:
-        """Stop pushing to `subscriber`."""
-        subscribers = self._subscribers.get(sender)
-        if subscribers is not None:
-            subscribers.discard(subscriber)
-            if not subscribers:
-                del self._subscribers[sender]
-
-    async def publish(
-        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None = None
-    ) -> None:
-        """Push messages to every open channel of the conversation."""
-        for subscriber in list(self._subscribers.get(sender, ())):
-            try:
-                await subscriber(messages, reply_to)
-            except (ConnectionError, RuntimeError) as exc:
-                # A socket that closed mid-push; its handler unsubscribes it.
-                logger.debug("Push to a closed channel of %s failed: %s", sender, exc)
-
-
-class AgentListeners(Hub):
-    """The open agent consoles: who is online, and where queue changes go.
-
-    Consoles subscribe under their agent's name; publish_all reaches every console.
-    """
-
-    def names(self) -> list[str]:
-        """The agents with the console open."""
-        return list(self._subscribers)
-
-    async def publish_all(self, frame: dict[str, Any]) -> None:
-        """Push one frame to every console."""
-        for name in list(self._subscribers):
-            await self.publish(name, [frame])
 
 
 class Conversations:
@@ -93,7 +56,7 @@ class Conversations:
         self,
         assistant: Assistant,
         store: ConversationStore,
-        hub: Hub,
+        hub: CustomerChannels,
         agents: AgentListeners | None = None,
         on_queued: Callable[[], None] = lambda: None,
         cluster: Cluster | None = None,
@@ -123,16 +86,21 @@ class Conversations:
         return self.cluster.locked(sender)
 
     async def publish(
-        self, sender: str, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None = None
+        self, sender: str, messages: list[BotMessage], reply_to: ReplyTo | None = None
     ) -> None:
         """Push messages to every open channel of the conversation, in any process."""
-        await self.cluster.send(
-            {"to": "customer", "sender": sender, "messages": messages, "reply_to": reply_to}
-        )
+        live: CustomerLive = {
+            "to": "customer",
+            "sender": sender,
+            "messages": messages,
+            "reply_to": reply_to,
+        }
+        await self.cluster.send(live)
 
-    async def publish_agents(self, frame: dict[str, Any]) -> None:
+    async def publish_agents(self, frame: ConsoleFrame) -> None:
         """Push one frame to every open agent console, in any process."""
-        await self.cluster.send({"to": "agents", "frame": frame})
+        live: AgentsLive = {"to": "agents", "frame": frame}
+        await self.cluster.send(live)
 
     async def agents_changed(self) -> None:
         """An agent console opened or closed on this process."""
@@ -153,14 +121,16 @@ class Conversations:
         display: str | None = None,
         metadata: dict[str, Any] | None = None,
         channel: str = "rest",
-    ) -> list[dict[str, Any]] | None:
+    ) -> list[BotMessage] | None:
         """Answer one customer message.
 
         Returns:
             The replies ([] while a person has the conversation), or None when
             `message_id` was handled before (a resend).
         """
-        reply_to = {"text": display or text, **({"id": message_id} if message_id else {})}
+        reply_to: ReplyTo = {"text": display or text}
+        if message_id:
+            reply_to["id"] = message_id
         # What customers write is logged at DEBUG only (bot/privacy/logs.py); ids above that.
         logger.debug("Message %s of %s on %s: %r", message_id, sender, channel, text)
         async with self.locked(sender):
@@ -226,10 +196,10 @@ class Conversations:
             await self.store.save_turn(
                 handoff.sender, [event], state.to_slots(), handoffs=[handoff]
             )
-        message = {"recipient_id": handoff.sender, "text": text, "custom": custom}
+        message: BotMessage = {"recipient_id": handoff.sender, "text": text, "custom": custom}
         await self.publish(handoff.sender, [message])
 
-    async def history(self, sender: str, limit: int) -> list[dict[str, Any]]:
+    async def history(self, sender: str, limit: int) -> list[HistoryEntry]:
         """The conversation as the widget shows it, oldest first."""
         return [entry_of(event) for event in await self.store.history(sender, limit)]
 
@@ -241,7 +211,7 @@ class Conversations:
                 return True
         return False
 
-    async def queue_frame(self) -> dict[str, Any]:
+    async def queue_frame(self) -> QueueFrame:
         """The agents' queue: open livechat handoffs, oldest first."""
         handoffs = await self.store.list_handoffs(["waiting", "assigned"], "livechat")
         now = time.time()
@@ -249,7 +219,11 @@ class Conversations:
 
     async def _tell_agents(self, handoff_id: str | None, event: Event) -> None:
         if handoff_id is not None:
-            frame = {"type": "entry", "handoff_id": handoff_id, "entry": entry_of(event)}
+            frame: EntryFrame = {
+                "type": "entry",
+                "handoff_id": handoff_id,
+                "entry": entry_of(event),
+            }
             await self.publish_agents(frame)
 
     async def _handoffs_of(
@@ -307,25 +281,8 @@ class Conversations:
     def _webhook(self, handoff: Handoff) -> list[OutboxItem]:
         if not self.settings.handoff.webhook_url:
             return []
-        payload = {"event": "handoff", "handoff": handoff.to_json()}
+        payload: WebhookPayload = {"event": "handoff", "handoff": handoff.to_json()}
         return [OutboxItem("webhook", payload, handoff.sender)]
-
-
-def entry_of(event: Event) -> dict[str, Any]:
-    """A stored event as a history entry (docs/channels.md)."""
-    entry: dict[str, Any] = {
-        "from": event.kind,
-        "text": event.data.get("display") or event.text or "",
-        "time": iso(event.time),
-    }
-    for key in ("buttons", "custom"):
-        if event.data.get(key):
-            entry[key] = event.data[key]
-    if event.kind == "agent":
-        entry["agent"] = event.data.get("agent")
-    if event.message_id:
-        entry["id"] = event.message_id
-    return entry
 
 
 def _turn_events(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from bot.config.settings import Settings
@@ -17,6 +18,22 @@ from bot.store import Event
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 SPEAKERS = {"user": "Klant", "bot": "Bot", "agent": "Medewerker"}
+# A composed handoff mail, as the outbox stores it until it is sent ("from" is a keyword,
+# hence the functional form).
+MailPayload = TypedDict(
+    "MailPayload",
+    {
+        "to": str,
+        "from": str,
+        "reply_to": str | None,
+        "subject": str,
+        "body": str,
+        "message_id": str,
+        "date": str,
+    },
+)
+
+
 REASONS = {
     "request_human": "vroeg om een medewerker",
     "low_confidence": "de bot begreep de vraag niet",
@@ -25,7 +42,7 @@ REASONS = {
 }
 
 
-def compose(settings: Settings, handoff: Handoff, transcript: list[Event]) -> dict[str, Any]:
+def compose(settings: Settings, handoff: Handoff, transcript: list[Event]) -> MailPayload:
     """The handoff as an e-mail, ready for the outbox.
 
     The Message-ID is fixed here, so a retried delivery is recognisably the same mail.
@@ -73,7 +90,7 @@ def compose(settings: Settings, handoff: Handoff, transcript: list[Event]) -> di
     }
 
 
-def send(settings: Settings, payload: dict[str, Any]) -> None:
+def send(settings: Settings, payload: Mapping[str, Any]) -> None:
     """Deliver one composed mail over SMTP (blocking; run it in a thread).
 
     Raises:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -19,17 +19,17 @@ from bot.store import OutboxStore
 
 logger = logging.getLogger(__name__)
 
-Deliver = Callable[[Settings, dict[str, Any]], Awaitable[None]]
+Deliver = Callable[[Settings, Mapping[str, Any]], Awaitable[None]]
 BATCH = 20
 LEASE_MARGIN_SECONDS = 60.0
 
 
-async def deliver_email(settings: Settings, payload: dict[str, Any]) -> None:
+async def deliver_email(settings: Settings, payload: Mapping[str, Any]) -> None:
     """Send a composed handoff mail (smtplib, in a thread)."""
     await asyncio.to_thread(mail.send, settings, payload)
 
 
-async def deliver_webhook(settings: Settings, payload: dict[str, Any]) -> None:
+async def deliver_webhook(settings: Settings, payload: Mapping[str, Any]) -> None:
     """POST a handoff to the configured webhook; any non-2xx answer is a failure."""
     url = settings.handoff.webhook_url
     if not url:

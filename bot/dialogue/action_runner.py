@@ -11,6 +11,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions.context import ProjectAware
 from bot.config.project import Project
+from bot.dialogue.messages import Tracker
 
 ACTIONS_PACKAGE = "actions"
 
@@ -45,9 +46,7 @@ class InProcessActionRunner:
         """Names of the registered actions."""
         return sorted(self.executor.actions)
 
-    async def run(
-        self, action: str, tracker: dict[str, Any], domain: dict[str, Any]
-    ) -> ActionResult:
+    async def run(self, action: str, tracker: Tracker, domain: dict[str, Any]) -> ActionResult:
         """Run `action` on a tracker in Rasa's JSON form."""
         result = await self.executor.run(
             {

@@ -12,6 +12,7 @@ from bot.config.project import Project, load_project
 from bot.config.settings import Settings
 from bot.dialogue.action_runner import InProcessActionRunner
 from bot.dialogue.forms import FORM_SLOTS, FormOutcome, FormRunner
+from bot.dialogue.messages import BotMessage, Tracker
 from bot.dialogue.policy import (
     AFFIRM,
     DENY,
@@ -62,7 +63,7 @@ class Turn:
 
     parse: ParseResult
     decision: Decision
-    messages: list[dict[str, Any]]
+    messages: list[BotMessage]
     escalation: Escalation | None = None
     form: FormOutcome | None = None
 
@@ -180,7 +181,7 @@ class Assistant:
                 guesses = [{"intent": m.intent, "confidence": m.score} for m in ranking]
                 position = queue_length + 1 if route.queued else None
                 escalation = Escalation(route.name, reason, question, guesses, position)
-        tracker = {
+        tracker: Tracker = {
             "sender_id": sender,
             "slots": slots,
             "latest_message": parse.to_rasa(),
@@ -215,12 +216,13 @@ def _is_question(parse: ParseResult, state: ConversationState) -> bool:
     return not (parse.intent == REQUEST_HUMAN and state.question and follows_up)
 
 
-def _rest_message(sender: str, message: dict[str, Any]) -> dict[str, Any]:
+def _rest_message(sender: str, message: dict[str, Any]) -> BotMessage:
     """A dispatcher message in the shape Rasa's REST channel returns."""
-    out: dict[str, Any] = {"recipient_id": sender}
-    for key in ("text", "image"):
-        if message.get(key):
-            out[key] = message[key]
+    out: BotMessage = {"recipient_id": sender}
+    if message.get("text"):
+        out["text"] = message["text"]
+    if message.get("image"):
+        out["image"] = message["image"]
     if message.get("buttons"):
         out["buttons"] = [
             {"title": b["title"], "payload": b["payload"]} for b in message["buttons"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.dialogue.messages import Tracker
 from bot.dialogue.policy import ConversationState
 from bot.dialogue.responses import Responses
 from bot.handoff.routes.email import EMAIL_FORM
@@ -37,7 +38,7 @@ CANCEL_WORDS = frozenset(
 
 
 class ActionRunner(Protocol):
-    async def run(self, action: str, tracker: dict[str, Any], domain: dict[str, Any]) -> Any: ...
+    async def run(self, action: str, tracker: Tracker, domain: dict[str, Any]) -> Any: ...
 
 
 @dataclass
@@ -129,7 +130,7 @@ def _deactivate(state: ConversationState) -> None:
 
 def _tracker(
     sender: str, state: ConversationState, text: str, candidates: dict[str, Any]
-) -> dict[str, Any]:
+) -> Tracker:
     """A tracker as Rasa's FormAction hands it to a validation action: the slot
     candidates are the SlotSet events after the latest user message."""
     return {

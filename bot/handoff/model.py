@@ -4,13 +4,36 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 HandoffStatus = Literal["waiting", "assigned", "closed"]
 # The name of one of bot.handoff.routes: livechat, email, mailto.
 Route = str
 NEW_TOPIC = "new_topic"
+
+
+class HandoffJson(TypedDict):
+    """A handoff as the console API, its live queue and the webhook show it
+    (docs/agent-console.md)."""
+
+    id: str
+    sender: str
+    status: HandoffStatus
+    route: Route
+    reason: str
+    question: str
+    guesses: list[dict[str, Any]]
+    customer_email: str | None
+    agent: str | None
+    agent_name: str | None
+    position: int | None
+    label: str | None
+    created_at: str | None
+    assigned_at: str | None
+    closed_at: str | None
+    waited_seconds: int
 
 
 @dataclass
@@ -51,7 +74,7 @@ class Handoff:
     assigned_at: float | None = None
     closed_at: float | None = None
 
-    def to_json(self, now: float | None = None) -> dict[str, Any]:
+    def to_json(self, now: float | None = None) -> HandoffJson:
         """The handoff as the console API shows it."""
         end = self.assigned_at or self.closed_at or (now if now is not None else time.time())
         return {
@@ -74,6 +97,13 @@ class Handoff:
         }
 
 
+class WebhookPayload(TypedDict):
+    """What the handoff webhook receives (docs/agent-console.md)."""
+
+    event: Literal["handoff"]
+    handoff: HandoffJson
+
+
 @dataclass
 class OutboxItem:
     """A delivery (mail, webhook call) that is retried until it succeeds.
@@ -92,7 +122,8 @@ class OutboxItem:
     """
 
     kind: str
-    payload: dict[str, Any]
+    # A JSON object: a composed mail (bot.delivery.mail.MailPayload) or a WebhookPayload.
+    payload: Mapping[str, Any]
     sender: str | None = None
     id: int = 0
     status: Literal["queued", "sent"] = "queued"

@@ -6,7 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.turns import Conversations, entry_of
+from bot.conversations.history import HistoryEntry, entry_of
+from bot.conversations.live import EntryFrame
+from bot.conversations.turns import Conversations
+from bot.dialogue.messages import BotMessage
 from bot.dialogue.policy import ConversationState
 from bot.handoff.model import NEW_TOPIC, Handoff
 from bot.store import Agent, Event
@@ -62,11 +65,11 @@ class AgentDesk:
         await self._queue_changed()
         return handoff
 
-    async def reply(self, handoff_id: str, agent: Agent, text: str) -> dict[str, Any]:
+    async def reply(self, handoff_id: str, agent: Agent, text: str) -> HistoryEntry:
         """The agent's message to the customer; the history entry it became."""
         return await self._send(handoff_id, agent, text, {})
 
-    async def send_article(self, handoff_id: str, agent: Agent, article_id: str) -> dict[str, Any]:
+    async def send_article(self, handoff_id: str, agent: Agent, article_id: str) -> HistoryEntry:
         """An FAQ article sent as the agent's message."""
         project = self.conversations.assistant.project
         article = project.knowledge.by_id(article_id)
@@ -104,7 +107,7 @@ class AgentDesk:
 
     async def _send(
         self, handoff_id: str, agent: Agent, text: str, custom: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> HistoryEntry:
         handoff = await self.get(handoff_id)
         async with self.conversations.locked(handoff.sender):
             handoff = await self.get(handoff_id)
@@ -112,13 +115,14 @@ class AgentDesk:
                 raise DeskError(409, "not_yours", "claim this conversation before replying")
             state = await self._state(handoff.sender)
             now = time.time()
-            data = {
-                "agent": agent.display_name,
-                "custom": {**custom, "agent": {"name": agent.display_name}},
-            }
-            event = Event("agent", text, data, now)
+            shown = {**custom, "agent": {"name": agent.display_name}}
+            event = Event("agent", text, {"agent": agent.display_name, "custom": shown}, now)
             await self.store.save_turn(handoff.sender, [event], state.to_slots())
-        message = {"recipient_id": handoff.sender, "text": text, "custom": data["custom"]}
+        message: BotMessage = {
+            "recipient_id": handoff.sender,
+            "text": text,
+            "custom": shown,
+        }
         await self.conversations.publish(handoff.sender, [message])
         entry = entry_of(event)
         await self._tell_agents(handoff, entry)
@@ -138,15 +142,15 @@ class AgentDesk:
             state.paused, state.handoff_id = False, None
             events.insert(0, Event("action", "resume", {"handoff": handoff.id}, now))
         await self.store.save_turn(handoff.sender, events, state.to_slots(), handoffs=[handoff])
-        message = {"recipient_id": handoff.sender, "text": text, "custom": custom}
+        message: BotMessage = {"recipient_id": handoff.sender, "text": text, "custom": custom}
         await self.conversations.publish(handoff.sender, [message])
         await self._tell_agents(handoff, entry_of(events[-1]))
 
     async def _state(self, sender: str) -> ConversationState:
         return ConversationState.from_slots(await self.store.load_state(sender) or {})
 
-    async def _tell_agents(self, handoff: Handoff, entry: dict[str, Any]) -> None:
-        frame = {"type": "entry", "handoff_id": handoff.id, "entry": entry}
+    async def _tell_agents(self, handoff: Handoff, entry: HistoryEntry) -> None:
+        frame: EntryFrame = {"type": "entry", "handoff_id": handoff.id, "entry": entry}
         await self.conversations.publish_agents(frame)
 
     async def _queue_changed(self) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 # A live message: {"to": "customer", "sender", "messages", "reply_to"} or
 # {"to": "agents", "frame"}.
-Live = dict[str, Any]
+# A live message: any JSON object (bot.conversations.live gives the shapes it takes).
+Live = Mapping[str, Any]
 Deliver = Callable[[Live], Awaitable[None]]
 
 

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.config.settings import Settings
-from bot.conversations.turns import AgentListeners, Conversations, Hub
+from bot.conversations.live import AgentListeners, CustomerChannels
+from bot.conversations.turns import Conversations
 from bot.delivery.outbox import OutboxWorker
 from bot.dialogue.assistant import Assistant
 from bot.livechat.accounts import LoginThrottle
@@ -88,7 +89,9 @@ async def _core(app: web.Application, preloaded: Assistant | None = None) -> Asy
         prefix = settings.store.redis_prefix
         cluster = RedisCluster(store.client, prefix)
         app[LIMITER] = RedisRateLimiter(store.client, prefix)
-    conversations = Conversations(assistant, store, Hub(), AgentListeners(), cluster=cluster)
+    conversations = Conversations(
+        assistant, store, CustomerChannels(), AgentListeners(), cluster=cluster
+    )
     await conversations.start()
     worker = OutboxWorker(lambda: conversations.settings, store)
     conversations.on_queued = worker.wake

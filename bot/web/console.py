@@ -8,10 +8,11 @@ import html
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.conversations.live import ConsoleFrame
+from bot.dialogue.messages import ReplyTo
 from bot.livechat.accounts import check_login, session_agent, start_session
 from bot.livechat.desk import DeskError
 from bot.store import Agent, Session
@@ -249,7 +250,7 @@ async def live(request: web.Request, agent: Agent, session: Session) -> web.WebS
     await socket.prepare(request)
     conversations = request.app[CONVERSATIONS]
 
-    async def push(frames: list[dict[str, Any]], _: dict[str, Any] | None) -> None:
+    async def push(frames: list[ConsoleFrame], _: ReplyTo | None) -> None:
         for frame in frames:
             if not socket.closed:
                 await socket.send_json(frame)

@@ -6,7 +6,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,6 +15,20 @@ from bot.privacy.logs import log_failure
 from bot.store.cluster import ConversationBusy
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorDetails(TypedDict, total=False):
+    """What some errors add to their body (docs/channels.md, "Limits")."""
+
+    limit: str
+    retry_after: int
+
+
+class ErrorBody(ErrorDetails, total=False):
+    """The JSON body of every error response (docs/channels.md, "Error codes")."""
+
+    error: Required[str]
+    message: Required[str]
 
 
 @dataclass
@@ -33,13 +47,13 @@ class ApiError(Exception):
     status: int
     code: str
     message: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: ErrorDetails = field(default_factory=lambda: ErrorDetails())
     headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> ErrorBody:
         """The JSON body of the response (and of a WebSocket error frame)."""
         return {**error_body(self.code, self.message), **self.details}
 
@@ -56,7 +70,7 @@ def conversation_busy() -> ApiError:
     )
 
 
-def error_body(code: str, message: str) -> dict[str, str]:
+def error_body(code: str, message: str) -> ErrorBody:
     """The JSON body of every error response."""
     return {"error": code, "message": message}
 

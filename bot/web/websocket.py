@@ -7,8 +7,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.web import limits
 from bot.web.errors import ApiError, parse_json_object, refusal_of
+from bot.web.frames import AckFrame, ErrorFrame, MessagesFrame, ServerFrame, WelcomeFrame
 from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
 from bot.web.rest import MAX_DISPLAY
 from bot.web.validation import (
@@ -33,7 +35,7 @@ class _Session:
         self.address = address
         self.sender: str | None = None
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: ServerFrame) -> None:
         """Send a frame unless the client is gone (it may vanish during a turn)."""
         if self.socket.closed:
             return
@@ -42,17 +44,24 @@ class _Session:
         except ConnectionResetError:
             logger.debug("client of %s left before a frame was sent", self.sender)
 
-    async def push(self, messages: list[dict[str, Any]], reply_to: dict[str, Any] | None) -> None:
-        frame: dict[str, Any] = {"type": "messages", "messages": messages}
+    async def push(self, messages: list[BotMessage], reply_to: ReplyTo | None) -> None:
+        frame: MessagesFrame = {"type": "messages", "messages": messages}
         if reply_to is not None:
             frame["reply_to"] = reply_to
         await self.send(frame)
 
     async def refuse(self, exc: ApiError, frame: dict[str, Any]) -> None:
         """An error frame; it names the refused message's id when that id is valid."""
+        body = exc.body()
+        error: ErrorFrame = {"type": "error", "error": body["error"], "message": body["message"]}
+        if "limit" in body:
+            error["limit"] = body["limit"]
+        if "retry_after" in body:
+            error["retry_after"] = body["retry_after"]
         refused = frame.get("id")
-        named = isinstance(refused, str) and MESSAGE_ID.match(refused)
-        await self.send({"type": "error", **exc.body(), **({"id": refused} if named else {})})
+        if isinstance(refused, str) and MESSAGE_ID.match(refused):
+            error["id"] = refused
+        await self.send(error)
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -76,9 +85,13 @@ class _Session:
         limit = self.app[SETTINGS].server.history_limit
         history = await conversations.history(self.sender, limit)
         greeting = conversations.assistant.project.responses.text("greet", "nl")
-        await self.send(
-            {"type": "welcome", "sender": self.sender, "history": history, "greeting": greeting}
-        )
+        welcome: WelcomeFrame = {
+            "type": "welcome",
+            "sender": self.sender,
+            "history": history,
+            "greeting": greeting,
+        }
+        await self.send(welcome)
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         if self.sender is None:
@@ -94,7 +107,8 @@ class _Session:
         await self.app[CONVERSATIONS].handle(
             self.sender, text, message_id=message_id, display=display, channel="websocket"
         )
-        await self.send({"type": "ack", "id": message_id})
+        ack: AckFrame = {"type": "ack", "id": message_id}
+        await self.send(ack)
 
     def close(self) -> None:
         if self.sender is not None:

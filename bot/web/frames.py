@@ -1,0 +1,43 @@
+"""The frames the widget's WebSocket sends (docs/channels.md, "WebSocket")."""
+
+from __future__ import annotations
+
+from typing import Literal, Required, TypeAlias, TypedDict
+
+from bot.conversations.history import HistoryEntry
+from bot.dialogue.messages import BotMessage, ReplyTo
+from bot.web.errors import ErrorBody
+
+
+class WelcomeFrame(TypedDict):
+    """The answer to hello: the conversation so far, oldest first."""
+
+    type: Literal["welcome"]
+    sender: str
+    history: list[HistoryEntry]
+    greeting: str
+
+
+class AckFrame(TypedDict):
+    """The message is stored; it will not be lost."""
+
+    type: Literal["ack"]
+    id: str
+
+
+class MessagesFrame(TypedDict, total=False):
+    """Replies, pushed whenever they exist (the bot's now, an agent's later)."""
+
+    type: Required[Literal["messages"]]
+    messages: Required[list[BotMessage]]
+    reply_to: ReplyTo
+
+
+class ErrorFrame(ErrorBody, total=False):
+    """A refused frame; the socket stays open. `id` names the refused message."""
+
+    type: Required[Literal["error"]]
+    id: str
+
+
+ServerFrame: TypeAlias = WelcomeFrame | AckFrame | MessagesFrame | ErrorFrame
