@@ -80,9 +80,11 @@ async def test_rest_messages_have_only_rest_channel_keys(assistant: Assistant) -
 async def test_no_after_an_answer_escalates_as_not_helped(assistant: Assistant) -> None:
     state = ConversationState()
     first = await assistant.handle(SENDER, "kan ik met ideal betalen", state)
+    state = first.state
     assert first.decision.kind == "answer"
     assert state.feedback_article == "betalen-met-ideal"
     second = await assistant.handle(SENDER, "/deny", state)
+    state = second.state
     assert second.decision.kind == "escalate"
     assert escalation(second)["reason"] == "not_helped"
     assert texts(second).startswith(assistant.project.responses.text("escalate_not_helped", "nl"))
@@ -94,8 +96,9 @@ async def test_no_after_an_answer_escalates_as_not_helped(assistant: Assistant) 
 
 async def test_yes_after_an_answer_is_thanked_for(assistant: Assistant) -> None:
     state = ConversationState()
-    await assistant.handle(SENDER, "kan ik met ideal betalen", state)
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", state)).state
     turn = await assistant.handle(SENDER, "/affirm", state)
+    state = turn.state
     assert turn.decision.kind == "smalltalk"
     assert texts(turn) == assistant.project.responses.text("feedback_helped", "nl")
     assert state.feedback_article is None
@@ -105,6 +108,7 @@ async def test_clicking_a_clarify_option_answers_that_article(assistant: Assista
     for candidate in CLARIFY_CANDIDATES:
         state = ConversationState()
         turn = await assistant.handle(SENDER, candidate, state)
+        state = turn.state
         if turn.decision.kind == "clarify":
             break
     else:
@@ -115,6 +119,7 @@ async def test_clicking_a_clarify_option_answers_that_article(assistant: Assista
     assert payloads[-1] == "/request_human"
     chosen = payloads[1]  # the second option, so not simply the top guess
     answer = await assistant.handle(SENDER, chosen, state)
+    state = answer.state
     assert answer.decision.kind == "answer"
     article = assistant.project.knowledge.for_intent(chosen.removeprefix("/"))
     assert article is not None
@@ -126,6 +131,7 @@ async def test_clicking_a_clarify_option_answers_that_article(assistant: Assista
 async def test_an_option_click_after_clarify_state_answers(assistant: Assistant) -> None:
     state = ConversationState(clarify_options=["pay_with_ideal", "view_invoices"])
     turn = await assistant.handle(SENDER, "/view_invoices", state)
+    state = turn.state
     assert turn.decision.kind == "answer"
     assert turn.messages[0]["custom"]["article"]["id"] == "facturen-inzien"
     assert state.clarify_options == []
@@ -134,6 +140,7 @@ async def test_an_option_click_after_clarify_state_answers(assistant: Assistant)
 async def test_something_else_after_clarify_escalates(assistant: Assistant) -> None:
     state = ConversationState(clarify_options=["pay_with_ideal", "view_invoices"])
     turn = await assistant.handle(SENDER, "/request_human", state)
+    state = turn.state
     assert escalation(turn)["reason"] == "request_human"
     assert state.clarify_options == []
 
@@ -142,6 +149,7 @@ async def test_no_to_a_clarify_question_escalates_as_not_helped(assistant: Assis
     # Clarifying leaves no feedback_article: the reason comes from the policy's decision.
     state = ConversationState(clarify_options=["pay_with_ideal", "view_invoices"])
     turn = await assistant.handle(SENDER, "/deny", state)
+    state = turn.state
     assert (turn.decision.kind, turn.decision.reason) == ("escalate", "not_helped")
     assert escalation(turn)["reason"] == "not_helped"
     assert texts(turn).startswith(assistant.project.responses.text("escalate_not_helped", "nl"))
@@ -154,6 +162,7 @@ async def test_an_english_question_gets_english_around_the_dutch_article(
     say = assistant.project.responses.text
     state = ConversationState()
     turn = await assistant.handle(SENDER, "Can I pay my invoice with iDEAL?", state)
+    state = turn.state
     assert state.language == "en"
     assert turn.decision.kind == "answer"
     article = assistant.project.knowledge.by_id("betalen-met-ideal")
@@ -165,6 +174,7 @@ async def test_an_english_question_gets_english_around_the_dutch_article(
     assert [b["title"] for b in feedback["buttons"]] == ["Yes", "No"]
     # A button payload keeps the conversation's language.
     after = await assistant.handle(SENDER, "/deny", state)
+    state = after.state
     assert state.language == "en"
     assert texts(after).startswith(say("escalate_not_helped", "en"))
 
@@ -173,19 +183,22 @@ async def test_a_second_misunderstood_message_gets_the_again_text(assistant: Ass
     say = assistant.project.responses.text
     state = ConversationState()
     first = await assistant.handle(SENDER, "???", state)
+    state = first.state
     assert texts(first).startswith(say("escalate_low_confidence", "nl"))
     assert state.low_confidence_count == 1
     second = await assistant.handle(SENDER, "...", state)
+    state = second.state
     assert texts(second).startswith(say("escalate_low_confidence_again", "nl"))
     assert state.low_confidence_count == 2
 
 
 async def test_an_answer_resets_the_low_confidence_count(assistant: Assistant) -> None:
     state = ConversationState()
-    await assistant.handle(SENDER, "???", state)
-    await assistant.handle(SENDER, "kan ik met ideal betalen", state)
+    state = (await assistant.handle(SENDER, "???", state)).state
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", state)).state
     assert state.low_confidence_count == 0
     turn = await assistant.handle(SENDER, "???", state)
+    state = turn.state
     assert texts(turn).startswith(assistant.project.responses.text("escalate_low_confidence", "nl"))
 
 
@@ -193,19 +206,31 @@ async def test_smalltalk_in_between_resets_the_low_confidence_count(
     assistant: Assistant,
 ) -> None:
     state = ConversationState()
-    await assistant.handle(SENDER, "???", state)
+    state = (await assistant.handle(SENDER, "???", state)).state
     greeting = await assistant.handle(SENDER, "hoi", state)
+    state = greeting.state
     assert greeting.decision.kind == "smalltalk"
     assert state.low_confidence_count == 0
     turn = await assistant.handle(SENDER, "???", state)
+    state = turn.state
     assert texts(turn).startswith(assistant.project.responses.text("escalate_low_confidence", "nl"))
 
 
 async def test_each_conversation_has_its_own_state(assistant: Assistant) -> None:
     first, second = ConversationState(), ConversationState()
-    await assistant.handle("a", "kan ik met ideal betalen", first)
+    first = (await assistant.handle("a", "kan ik met ideal betalen", first)).state
     turn = await assistant.handle("b", "/deny", second)
+    second = turn.state
     # Without an answer before it, "no" is not an escalation.
     assert turn.decision.kind == "smalltalk"
     assert first.feedback_article == "betalen-met-ideal"
     assert second.feedback_article is None
+
+
+async def test_the_turn_returns_the_new_state_and_leaves_the_callers_alone(
+    assistant: Assistant,
+) -> None:
+    before = ConversationState()
+    turn = await assistant.handle(SENDER, "kan ik met ideal betalen", before)
+    assert turn.state.feedback_article == "betalen-met-ideal"
+    assert before == ConversationState()

@@ -23,7 +23,7 @@ from helpers import (
 from bot.config.project import Project
 from bot.dialogue.assistant import Assistant, Turn
 from bot.dialogue.knowledge import load_knowledge
-from bot.dialogue.policy import Decision
+from bot.dialogue.policy import ConversationState, Decision
 from bot.maintenance.validate import validate_project
 from bot.nlu import model as stored_model
 from bot.nlu.parser import Match, ParseResult
@@ -174,7 +174,7 @@ def test_describe_of_a_clarify_turn(trained_assistant: Assistant) -> None:
     )
     decision = Decision("clarify", "pay_with_ideal", ("pay_with_ideal", "unpaid_invoices"))
     message = {"recipient_id": "cli", "text": "Bedoelt u een van deze vragen?"}
-    obj = trained_assistant.describe(Turn(parse, decision, [message]))
+    obj = trained_assistant.describe(Turn(parse, decision, ConversationState(), [message]))
     check_contract(json.loads(json.dumps(obj)))
     assert obj["action"] == "clarify"
     assert obj["article"] is None

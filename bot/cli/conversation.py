@@ -61,6 +61,7 @@ async def run_chat(assistant: Assistant, source: TextIO, out: TextIO) -> None:
         if text.isdigit() and 1 <= int(text) <= len(payloads):
             text = payloads[int(text) - 1]
         turn = await assistant.handle(CLI_SENDER, text, state)
+        state = turn.state
         payloads = print_messages(turn.messages, out)
 
 

@@ -150,6 +150,8 @@ class Conversations:
                 sender, text, state, agents_online=online, queue_length=len(waiting)
             )
             events = _turn_events(turn, display, metadata, channel, now)
+            # The turn's new state; the handoff it starts or completes is recorded on it.
+            state = turn.state
             handoffs, outbox = await self._handoffs_of(sender, turn, state, events, now)
             await self.store.save_turn(
                 sender, events, state.to_slots(), message_id, handoffs, outbox

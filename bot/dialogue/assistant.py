@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ class Turn:
     Attributes:
         parse: What the NLU understood (an empty ranking while a form asks for values).
         decision: What the policy chose.
+        state: The conversation's state after the message.
         messages: The replies, as Rasa's REST channel sends them.
         escalation: The handoff this turn starts, if any.
         form: What the message did to an active form, if one was active.
@@ -63,6 +65,7 @@ class Turn:
 
     parse: ParseResult
     decision: Decision
+    state: ConversationState
     messages: list[BotMessage]
     escalation: Escalation | None = None
     form: FormOutcome | None = None
@@ -139,19 +142,21 @@ class Assistant:
         agents_online: bool = False,
         queue_length: int = 0,
     ) -> Turn:
-        """Answer one message, updating `state` in place.
+        """Answer one message; the turn carries the new state, `state` is left as it was.
 
         Args:
             sender: The conversation.
             text: The customer's message or button payload.
-            state: The conversation's state, updated in place.
+            state: The conversation's state before the message.
             agents_online: Whether an agent has the console open (livechat route).
             queue_length: Livechat handoffs already waiting, for the queue position.
         """
+        state = copy.deepcopy(state)  # the turn's own; the form runner works on it too
         if state.active_form:
             outcome = await self.forms.proceed(sender, text, state)
             messages = [_rest_message(sender, m) for m in outcome.messages]
-            return Turn(ParseResult(text, None, ()), Decision("form"), messages, form=outcome)
+            no_parse = ParseResult(text, None, ())
+            return Turn(no_parse, Decision("form"), state, messages, form=outcome)
         parse = self.parser.parse(text)
         if parse.language is not None:
             state.language = parse.language
@@ -201,7 +206,7 @@ class Assistant:
                 replies += self.forms.activate(state)
         logger.debug("%s: %s -> %s", sender, parse.intent, decision.kind)
         messages = [_rest_message(sender, m) for m in replies]
-        return Turn(parse, decision, messages, escalation=escalation)
+        return Turn(parse, decision, state, messages, escalation=escalation)
 
 
 def _is_question(parse: ParseResult, state: ConversationState) -> bool:

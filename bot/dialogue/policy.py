@@ -31,6 +31,11 @@ ACTIONS: dict[Kind, str] = {
 class ConversationState:
     """What the bot remembers between messages; stored as Rasa slots.
 
+    `Conversations` owns it: it loads the state, hands it to `Assistant.handle`, which
+    returns the turn's new state (its form runner and actions work on that copy),
+    records the handoff the turn starts or completes on it (paused, handoff_id), and
+    stores it with the turn.
+
     Attributes:
         language: The language the customer writes in.
         feedback_article: The article just answered, awaiting "Heeft dit geholpen?".
