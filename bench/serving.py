@@ -102,8 +102,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
+# Starts the CLI of whichever code is on the path: `bot.cli.main` since bot/ was grouped
+# by concept, `bot.cli` in a baseline checkout from before.
+LAUNCH_CLI = """
+import importlib, sys
+try:
+    cli = importlib.import_module("bot.cli.main")
+except ModuleNotFoundError:
+    cli = importlib.import_module("bot.cli")
+sys.exit(cli.main())
+"""
+
+
 def bot_command(project: Path, port: int) -> list[str]:
-    return [str(BOT), "serve", "--project", str(project), "--host", HOST, "--port", str(port)]
+    """`pcpatrol-bot serve` of the code on PYTHONPATH (this checkout's by default)."""
+    serve = ["serve", "--project", str(project), "--host", HOST, "--port", str(port)]
+    return [sys.executable, "-c", LAUNCH_CLI, *serve]
 
 
 def bare_command(port: int) -> list[str]:
