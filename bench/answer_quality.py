@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import importlib
 import io
 import shutil
@@ -50,9 +51,12 @@ def read_rows(path: Path) -> list[tuple[str, str, str]]:
     return found
 
 
-async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[str, Any]:
+async def judge(
+    code_dir: Path, project: Path, sets: dict[str, Path], steps: Any = None
+) -> dict[str, Any]:
     """Load the assistant of `code_dir` on `project` and judge every row of every set
-    with that code's own evaluation (the figures `pcpatrol-bot evaluate` prints)."""
+    with that code's own evaluation (the figures `pcpatrol-bot evaluate` prints);
+    `steps` (this checkout's `bot.nlu.parser.Steps`) switches parser steps off."""
     use_code(code_dir)
     # A baseline from before bot/ was grouped by concept has the old module names.
     assistant_module = import_first("bot.dialogue.assistant", "bot.assistant")
@@ -60,6 +64,8 @@ async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[st
     # `evaluate(assistant, cases)`, `bot.evaluation.figures` or before that `bot.evaluate`.
     tests_file = import_first("bot.evaluation.figures", "bot.evaluate", "bot.evaluation.testsfile")
     assistant = assistant_module.Assistant.load(project)
+    if steps is not None:
+        assistant.parser = assistant.model.parser(assistant.project.settings.nlu, steps)
     results: dict[str, Any] = {}
     for name, path in sets.items():
         rows = read_rows(path)
@@ -148,33 +154,38 @@ def project_copy(source: Path, target: Path) -> Path:
 BEFORE = "b456e60"
 
 
-def ablations() -> dict[str, tuple[Callable[[], None], tuple[str, ...]]]:
-    """Each step switched off alone: a change to this process's settings, and the
-    intents/ files to take from `BEFORE` instead of this checkout."""
-    from bot.nlu import model, parser
+Ablation = tuple[Callable[[], None], Any, tuple[str, ...]]
+
+
+def ablations() -> dict[str, Ablation]:
+    """Each step switched off alone: a change to the classifier's parameters, the
+    parser's steps, and the intents/ files to take from `BEFORE` instead of this
+    checkout."""
+    from bot.nlu import model
+    from bot.nlu.parser import ALL_STEPS
 
     def classifier(**change: Any) -> Callable[[], None]:
         return lambda: model.CLASSIFIER_PARAMS.update(change)
 
-    def setting(name: str, value: object) -> Callable[[], None]:
-        return lambda: setattr(parser, name, value)
+    def step(**change: Any) -> Any:
+        return dataclasses.replace(ALL_STEPS, **change)
 
     def nothing() -> None:
         pass
 
     articles = ("intents/account.yml", "intents/billing.yml", "intents/general.yml")
     return {
-        "all steps": (nothing, ()),
-        "2 no question part of long messages": (setting("USE_SEGMENTS", False), ()),
-        "3 no domain-word features at all": (classifier(word_forms=None), ()),
-        "3 words as written (no stems)": (classifier(word_forms="none"), ()),
-        "3 no compound splitting": (classifier(compounds=False), ()),
-        "3 no spelling correction": (classifier(spelling=False), ()),
-        "4 article examples as before": (nothing, articles),
-        "5 no domain evidence": (setting("USE_EVIDENCE", False), ()),
-        "5 no foreign-word discount": (setting("FOREIGN_FACTOR", 1.0), ()),
-        "5 no discount for another owner's name": (setting("OWNER_WEIGHT", 0), ()),
-        "5 out_of_scope examples as before": (nothing, ("intents/out_of_scope.yml",)),
+        "all steps": (nothing, None, ()),
+        "2 no question part of long messages": (nothing, step(question_part=False), ()),
+        "3 no domain-word features at all": (classifier(word_forms=None), None, ()),
+        "3 words as written (no stems)": (classifier(word_forms="none"), None, ()),
+        "3 no compound splitting": (classifier(compounds=False), None, ()),
+        "3 no spelling correction": (classifier(spelling=False), None, ()),
+        "4 article examples as before": (nothing, None, articles),
+        "5 no domain evidence": (nothing, step(domain_evidence=False), ()),
+        "5 no foreign-word discount": (nothing, step(foreign_factor=1.0), ()),
+        "5 no discount for another owner's name": (nothing, step(owner_weight=0), ()),
+        "5 out_of_scope examples as before": (nothing, None, ("intents/out_of_scope.yml",)),
     }
 
 
@@ -209,19 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_code(PROJECT_DIR)
         if args.ablation:
             import bot.nlu.model as model
-            import bot.nlu.parser as nlu_parser
 
-            names = ("USE_SEGMENTS", "USE_EVIDENCE", "FOREIGN_FACTOR", "OWNER_WEIGHT")
-            saved = dict(model.CLASSIFIER_PARAMS), {n: getattr(nlu_parser, n) for n in names}
-            for number, (label, (switch, old_files)) in enumerate(ablations().items()):
+            saved = dict(model.CLASSIFIER_PARAMS)
+            for number, (label, (switch, steps, old_files)) in enumerate(ablations().items()):
                 switch()
                 project = project_copy(PROJECT_DIR, Path(tmp) / f"ablation{number}")
                 files_before(project, old_files)
-                runs[label] = asyncio.run(judge(PROJECT_DIR, project, sets))
+                runs[label] = asyncio.run(judge(PROJECT_DIR, project, sets, steps))
                 model.CLASSIFIER_PARAMS.clear()
-                model.CLASSIFIER_PARAMS.update(saved[0])
-                for name, value in saved[1].items():
-                    setattr(nlu_parser, name, value)
+                model.CLASSIFIER_PARAMS.update(saved)
         else:
             project = Path(tmp) / "now"
             runs["now"] = asyncio.run(judge(PROJECT_DIR, project_copy(PROJECT_DIR, project), sets))

@@ -92,13 +92,10 @@ async def test_a_dead_holders_lock_expires(redis_url: str, redis_prefix: str) ->
         assert 0.3 < time.monotonic() - started < 5
 
 
-async def test_a_lock_held_too_long_refuses_the_waiter(
-    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.2)
+async def test_a_lock_held_too_long_refuses_the_waiter(redis_url: str, redis_prefix: str) -> None:
     async with (
         process(redis_url, redis_prefix) as holder,
-        process(redis_url, redis_prefix) as waiter,
+        process(redis_url, redis_prefix, lock_wait_seconds=0.2) as waiter,
         holder.locked("klant-1"),
     ):
         with pytest.raises(ConversationBusy):

@@ -34,13 +34,15 @@ def redis_settings(
 ) -> Callable[..., Settings]:
     """Settings of the small project on the Redis store, limits as given."""
 
-    def make(**limits: Any) -> Settings:
+    def make(lock_wait_seconds: float = 12.0, **limits: Any) -> Settings:
         settings = load_settings(small_trained)
-        return dataclasses.replace(
-            settings,
-            store=StoreSettings(type="redis", redis_url=redis_url, redis_prefix=redis_prefix),
-            limits=LimitSettings(**limits),
+        store = StoreSettings(
+            type="redis",
+            redis_url=redis_url,
+            redis_prefix=redis_prefix,
+            lock_wait_seconds=lock_wait_seconds,
         )
+        return dataclasses.replace(settings, store=store, limits=LimitSettings(**limits))
 
     return make
 
@@ -128,8 +130,7 @@ async def test_a_conversation_held_elsewhere_too_long_gets_503_and_is_not_answer
     redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.3)
-    settings = redis_settings()
+    settings = redis_settings(lock_wait_seconds=0.3)
     sender = f"widget-{secrets.token_hex(12)}"
     async with serve(settings) as client:
         # Another process holds the conversation, alive (its lock outlasts the test).
@@ -189,8 +190,7 @@ async def test_the_widget_sends_a_held_up_message_again_until_it_is_answered(
     monkeypatch: pytest.MonkeyPatch,
     browser: Browser,
 ) -> None:
-    monkeypatch.setattr("bot.store.redis.cluster.LOCK_WAIT_SECONDS", 0.3)
-    async with serve(redis_settings()) as client:
+    async with serve(redis_settings(lock_wait_seconds=0.3)) as client:
         page = await browser.new_page()
         await page.goto(str(client.make_url("/")))
         await page.get_by_role("button", name="Open de chat").click()

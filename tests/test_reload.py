@@ -23,7 +23,6 @@ from aiohttp.test_utils import TestServer
 from helpers import Client, copy_project, say, serve, write_small_project
 
 from bot.config.settings import Settings, load_settings
-from bot.maintenance.reload import Reloader
 from bot.maintenance.validate import validate_project
 from bot.web.keys import CONVERSATIONS
 
@@ -45,11 +44,11 @@ def trained_copy(dest: Path, trained_project_dir: Path) -> Path:
 
 
 def settings_of(project: Path, *, watch: bool = False) -> Settings:
-    """config.yml of `project` as serve reads it; the file watcher off unless asked for."""
+    """config.yml of `project` as serve reads it; the file watcher off unless asked for,
+    and then polling every 0.1 s instead of every 2 s."""
     settings = load_settings(project)
-    return dataclasses.replace(
-        settings, admin=dataclasses.replace(settings.admin, watch_files=watch)
-    )
+    admin = dataclasses.replace(settings.admin, watch_files=watch, watch_seconds=0.1)
+    return dataclasses.replace(settings, admin=admin)
 
 
 async def reload(client: Client, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -355,17 +354,6 @@ async def test_a_broken_change_is_refused_and_the_old_model_keeps_serving(
 # --- the file watcher --------------------------------------------------------------------
 
 
-@pytest.fixture
-def fast_watch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """create_app's watcher polls every 0.1 s instead of every 2 s."""
-    watch = Reloader.watch
-
-    def quick(self: Reloader, interval: float = 0.1) -> Awaitable[None]:
-        return watch(self, 0.1)
-
-    monkeypatch.setattr(Reloader, "watch", quick)
-
-
 def retitle(project: Path, title: str) -> None:
     path = project / "faq" / "betalen-met-ideal.md"
     text = path.read_text(encoding="utf-8")
@@ -382,7 +370,6 @@ async def answered_title(client: Client) -> str | None:
 
 async def test_the_watcher_picks_up_a_change_by_itself(
     project: Path,
-    fast_watch: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -416,7 +403,6 @@ async def test_the_watcher_picks_up_a_change_by_itself(
 
 async def test_the_watcher_survives_a_file_it_cannot_read(
     project: Path,
-    fast_watch: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PCPATROL_ADMIN_TOKEN", raising=False)
@@ -436,11 +422,9 @@ async def test_the_watcher_survives_a_file_it_cannot_read(
         assert await wait_for(retitled)
 
 
-async def test_without_watch_files_changes_wait_for_a_reload(
-    served: Client, project: Path, fast_watch: None
-) -> None:
+async def test_without_watch_files_changes_wait_for_a_reload(served: Client, project: Path) -> None:
     retitle(project, "Welke betaalmethoden zijn er?")
-    await asyncio.sleep(0.5)  # five polls of the (patched) watcher, were it running
+    await asyncio.sleep(0.5)  # five polls of a 0.1 s watcher, were it running
 
     assert await answered_title(served) == "Kan ik mijn facturen ook met iDEAL betalen?"
     assert (await reload(served))[0] == 200

@@ -6,16 +6,24 @@ steps on the real project's model, since what they decide depends on what it lea
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import pytest
 
 from bot.dialogue.assistant import Assistant
 from bot.nlu import normalize
-from bot.nlu import parser as nlu_parser
 from bot.nlu.evidence import DomainEvidence
+from bot.nlu.parser import IntentParser, Steps
 from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part
 from bot.nlu.words import WordAnalyzer
+
+
+def without(assistant: Assistant, **change: object) -> IntentParser:
+    """The assistant's parser with one step of understanding changed (as the ablation)."""
+    steps = dataclasses.replace(Steps(), **change)  # type: ignore[arg-type]
+    return assistant.model.parser(assistant.project.settings.nlu, steps)
+
 
 DOMAIN = [
     "hoe zet ik twee staps verificatie aan",
@@ -145,11 +153,10 @@ def test_the_question_in_a_story_is_answered(trained_assistant: Assistant) -> No
 
 
 def test_without_the_question_part_the_story_weighs_in(
-    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+    trained_assistant: Assistant,
 ) -> None:
     with_part = trained_assistant.parser.parse(STORY).confidence
-    monkeypatch.setattr(nlu_parser, "USE_SEGMENTS", False)
-    assert trained_assistant.parser.parse(STORY).confidence < with_part
+    assert without(trained_assistant, question_part=False).parse(STORY).confidence < with_part
 
 
 @pytest.mark.parametrize(
@@ -169,15 +176,14 @@ def test_article_words_about_someone_elses_business_are_not_answered(
 
 
 def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
-    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+    trained_assistant: Assistant,
 ) -> None:
     text = "de glazenwasser wil voortaan via incasso betalen, is dat veilig?"
     evidence = trained_assistant.model.evidence
     assert evidence is not None
     assert "glazenwasser" in evidence.foreign(evidence.content_words(normalize(text)))
     discounted = trained_assistant.parser.parse(text)
-    monkeypatch.setattr(nlu_parser, "FOREIGN_FACTOR", 1.0)
-    plain = trained_assistant.parser.parse(text)
+    plain = without(trained_assistant, foreign_factor=1.0).parse(text)
     assert plain.intent == discounted.intent == "direct_debit_mandate"
     assert discounted.confidence < plain.confidence
 
@@ -202,12 +208,11 @@ def test_another_owners_business_is_recognised(
 
 
 def test_another_owners_name_lowers_the_articles_score(
-    trained_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+    trained_assistant: Assistant,
 ) -> None:
     text = "waar kan ik mijn facturen van ziggo downloaden"
     discounted = trained_assistant.parser.parse(text)
-    monkeypatch.setattr(nlu_parser, "OWNER_WEIGHT", 0)
-    plain = trained_assistant.parser.parse(text)
+    plain = without(trained_assistant, owner_weight=0).parse(text)
     score = {m.intent: m.score for m in discounted.ranking}.get("view_invoices", 0.0)
     assert score < {m.intent: m.score for m in plain.ranking}["view_invoices"]
 

@@ -146,6 +146,10 @@ class StoreSettings:
             share it: conversations, handoffs, outbox, locks and live messages).
         redis_prefix: Prefix of every Redis key and channel, so two bots can share
             one Redis server.
+        lock_wait_seconds: On Redis, how long a message waits for its conversation
+            while another instance holds it before it is refused (503 busy; the
+            widget sends it again). Longer than the 10 s after which the lock of an
+            instance that died expires.
     """
 
     __pydantic_config__ = SECTION
@@ -155,6 +159,7 @@ class StoreSettings:
     synchronous: Synchronous = "normal"
     redis_url: RedisUrl = "redis://localhost:6379/0"
     redis_prefix: Text = "pcpatrol"
+    lock_wait_seconds: Positive = 12.0
 
 
 @dataclass(frozen=True)
@@ -228,12 +233,14 @@ class AdminSettings:
             when it is unset or empty, the admin endpoints are off.
         watch_files: Reload by itself when intents/, faq/, config.yml or
             responses.yml change.
+        watch_seconds: How often the watcher looks at those files.
     """
 
     __pydantic_config__ = SECTION
 
     token_env: Text = "PCPATROL_ADMIN_TOKEN"
     watch_files: Flag = True
+    watch_seconds: Positive = 2.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 WATCHED = ("config.yml", "responses.yml")
 WATCHED_GLOBS = ("intents/*.yml", "faq/*.md")
-POLL_SECONDS = 2.0
 
 
 @dataclass
@@ -71,7 +70,7 @@ class Reloader:
             logger.info("Reloaded the project; model %s serves", assistant.model.version)
             return ReloadResult(True, assistant.model.version, problems)
 
-    async def watch(self, interval: float = POLL_SECONDS) -> None:
+    async def watch(self, interval: float) -> None:
         """Reload whenever a watched file changes (polling; no extra dependency)."""
         while True:
             await asyncio.sleep(interval)

@@ -24,7 +24,7 @@ from bot.nlu.classifier import IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import OUT_OF_SCOPE, IntentParser
+from bot.nlu.parser import ALL_STEPS, OUT_OF_SCOPE, IntentParser, Steps
 from bot.nlu.training_data import TrainingData
 from bot.nlu.words import WordAnalyzer
 
@@ -102,13 +102,15 @@ class TrainedModel:
         """Short model version for /health and logs."""
         return self.fingerprint[:12]
 
-    def parser(self, settings: NluSettings) -> IntentParser:
-        """An IntentParser over this model with these thresholds."""
+    def parser(self, settings: NluSettings, steps: Steps = ALL_STEPS) -> IntentParser:
+        """An IntentParser over this model with these thresholds (and all its steps,
+        unless a measurement switches one off)."""
         return IntentParser(
             self.classifier,
             FuzzyMatcher(self.texts, self.intents),
             settings,
             evidence=self.evidence,
+            steps=steps,
         )
 
 

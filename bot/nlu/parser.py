@@ -26,16 +26,32 @@ OUT_OF_SCOPE = "out_of_scope"
 FUZZY_INTENTS = 10
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
-# Switches for bench/answer_quality.py's ablation: each step can be measured off.
-USE_SEGMENTS = True
-USE_EVIDENCE = True
-# The share of an article's score a short question keeps for each word no article uses.
-# Chosen on tests/data/dev2.tsv and cross-validation (docs/design-notes.md).
-FOREIGN_FACTOR = 0.8
-# A short question about another owner's business ("de facturen van ziggo") counts as
-# this many foreign words more. Chosen on tests/data/dev2.tsv, dev3.tsv and
-# cross-validation.
-OWNER_WEIGHT = 2
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The parser's steps of understanding, each of which can be switched off alone to
+    measure what it does (bench/answer_quality.py --ablation).
+
+    Attributes:
+        question_part: Score the question part of a long message too.
+        domain_evidence: Give an article only to a message with its domain words.
+        foreign_factor: The share of an article's score a short question keeps for each
+            word no article uses. Chosen on tests/data/dev2.tsv and cross-validation
+            (docs/design-notes.md).
+        owner_weight: A short question about another owner's business ("de facturen
+            van ziggo") counts as this many foreign words more. Chosen on
+            tests/data/dev2.tsv, dev3.tsv and cross-validation.
+    """
+
+    question_part: bool = True
+    domain_evidence: bool = True
+    foreign_factor: float = 0.8
+    owner_weight: int = 2
+
+
+# Every step on: how the bot always parses.
+ALL_STEPS = Steps()
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,7 @@ class IntentParser:
         fuzzy: The fuzzy matcher over the same training examples.
         settings: Thresholds from config.yml.
         evidence: The domain words articles need; None answers without that check.
+        steps: Which steps of understanding run (all of them, but in a measurement).
     """
 
     def __init__(
@@ -121,8 +138,10 @@ class IntentParser:
         fuzzy: FuzzyMatcher,
         settings: NluSettings,
         evidence: DomainEvidence | None = None,
+        steps: Steps = ALL_STEPS,
     ) -> None:
         self.classifier = classifier
+        self.steps = steps
         self.fuzzy = fuzzy
         self.settings = settings
         self.evidence = evidence
@@ -172,7 +191,7 @@ class IntentParser:
         at an intent (not out_of_scope) more confidently than the whole message.
         """
         whole: Array = self.classifier.predict_proba([normalized])[0]
-        question = question_part(text) if USE_SEGMENTS else None
+        question = question_part(text) if self.steps.question_part else None
         part = normalize(question) if question is not None else ""
         if not part or part == normalized:
             return whole
@@ -185,17 +204,17 @@ class IntentParser:
     def _evidence(self, normalized: str) -> tuple[set[str], int] | None:
         """The message's content words, and how many are foreign (short messages only:
         a long story's many words say little), another owner's name counting
-        `OWNER_WEIGHT` more; None when evidence is not checked, as for a message that is
+        `owner_weight` more; None when evidence is not checked, as for a message that is
         one of the examples."""
         evidence = self.evidence
-        if evidence is None or not USE_EVIDENCE or normalized in self._examples:
+        if evidence is None or not self.steps.domain_evidence or normalized in self._examples:
             return None
         words = evidence.content_words(normalized)
         if len(normalized.split()) >= LONG_MESSAGE_WORDS:
             return words, 0
         foreign = len(evidence.foreign(words))
         if evidence.names_someone_else(normalized):
-            foreign += OWNER_WEIGHT
+            foreign += self.steps.owner_weight
         return words, foreign
 
     def _allowed(self, intent: str, found: tuple[set[str], int] | None) -> bool:
@@ -208,7 +227,7 @@ class IntentParser:
         if self._out_of_scope is None or evidence is None:
             return scores
         scores = scores.copy()
-        kept = FOREIGN_FACTOR**foreign
+        kept = self.steps.foreign_factor**foreign
         for i, intent in self._gated:
             share = kept if evidence.supported(intent, words) else 0.0
             if share < 1.0:

@@ -108,7 +108,11 @@ async def forget_in_store(settings: Settings, senders: Sequence[str]) -> list[Fo
     server process."""
     store = await open_store(settings)
     locks = (
-        RedisLocks(store.client, settings.store.redis_prefix)
+        RedisLocks(
+            store.client,
+            settings.store.redis_prefix,
+            lock_wait_seconds=settings.store.lock_wait_seconds,
+        )
         if isinstance(store, RedisStore)
         else None
     )

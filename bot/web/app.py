@@ -87,7 +87,8 @@ async def _core(app: web.Application, preloaded: Assistant | None = None) -> Asy
         # Several processes on one Redis server share locks, live messages, presence
         # and rate-limit counts, over the store's client (closed with the store).
         prefix = settings.store.redis_prefix
-        cluster = RedisCluster(store.client, prefix)
+        wait = settings.store.lock_wait_seconds
+        cluster = RedisCluster(store.client, prefix, lock_wait_seconds=wait)
         app[LIMITER] = RedisRateLimiter(store.client, prefix)
     conversations = Conversations(
         assistant, store, CustomerChannels(), AgentListeners(), cluster=cluster
@@ -101,7 +102,10 @@ async def _core(app: web.Application, preloaded: Assistant | None = None) -> Asy
     delivering = asyncio.create_task(worker.run())
     retention = RetentionJob(lambda: conversations.settings, store, conversations.locked)
     erasing = asyncio.create_task(retention.run())
-    watching = asyncio.create_task(reloader.watch()) if settings.admin.watch_files else None
+    admin = settings.admin
+    watching = (
+        asyncio.create_task(reloader.watch(admin.watch_seconds)) if admin.watch_files else None
+    )
     try:
         yield
     finally:

@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 # A conversation's lock expires this long after a process that held it died; a turn
 # takes milliseconds, so a live holder never comes near it.
 LOCK_SECONDS = 10.0
-# How long a message waits for its conversation's lock before it is refused (503). Longer
-# than LOCK_SECONDS, so a message that waits on a dead process's lock gets through.
+# How long a message waits for its conversation's lock before it is refused (503), unless
+# store.lock_wait_seconds says otherwise. Longer than LOCK_SECONDS, so a message that
+# waits on a dead process's lock gets through.
 LOCK_WAIT_SECONDS = 12.0
 # A process renews its agents' presence this often; a dead process's agents stop
 # counting as online after PRESENCE_SECONDS.
@@ -48,26 +49,32 @@ class RedisLocks:
         client: A Redis client.
         prefix: Prefix of the lock keys (store.redis_prefix).
         lock_seconds: When a dead holder's lock expires.
+        lock_wait_seconds: How long a waiter waits before ConversationBusy.
     """
 
     def __init__(
-        self, client: aioredis.Redis, prefix: str, lock_seconds: float = LOCK_SECONDS
+        self,
+        client: aioredis.Redis,
+        prefix: str,
+        lock_seconds: float = LOCK_SECONDS,
+        lock_wait_seconds: float = LOCK_WAIT_SECONDS,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.lock_seconds = lock_seconds
+        self.lock_wait_seconds = lock_wait_seconds
         self._local_locks = LocalLocks()
 
     @asynccontextmanager
     async def locked(self, sender: str) -> AsyncIterator[None]:
         """Hold `sender`'s conversation in every process; ConversationBusy after
-        LOCK_WAIT_SECONDS of waiting."""
+        `lock_wait_seconds` of waiting."""
         async with self._local_locks.locked(sender):
             lock = self.client.lock(
                 f"{self.prefix}:lock:{sender}",
                 timeout=self.lock_seconds,
                 sleep=0.005,
-                blocking_timeout=LOCK_WAIT_SECONDS,
+                blocking_timeout=self.lock_wait_seconds,
             )
             if not await lock.acquire():
                 raise ConversationBusy(sender)
@@ -92,6 +99,7 @@ class RedisCluster:
             the store's.
         prefix: Prefix of every key and channel (store.redis_prefix).
         lock_seconds: When a dead holder's lock expires.
+        lock_wait_seconds: How long a message waits for its conversation's lock.
         presence_seconds: When a dead process's agents stop counting as online.
     """
 
@@ -101,6 +109,7 @@ class RedisCluster:
         prefix: str,
         *,
         lock_seconds: float = LOCK_SECONDS,
+        lock_wait_seconds: float = LOCK_WAIT_SECONDS,
         presence_seconds: float = PRESENCE_SECONDS,
     ) -> None:
         self.client = client
@@ -108,7 +117,7 @@ class RedisCluster:
         self.channel = f"{prefix}:live"
         self.presence_key = f"{prefix}:agents_online"
         self.process_id = secrets.token_hex(6)
-        self._locks = RedisLocks(client, prefix, lock_seconds)
+        self._locks = RedisLocks(client, prefix, lock_seconds, lock_wait_seconds)
         self._agents: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._deliver: Deliver | None = None
