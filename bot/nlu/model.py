@@ -127,8 +127,12 @@ def fingerprint(
         "code": code_digest(),
         "libraries": {name: importlib.metadata.version(name) for name in MODEL_LIBRARIES},
         "params": dict(params),
-        "examples": sorted([e.intent, e.text] for e in data.examples),
-        "articles": [[list(a.intents), a.title, a.body] for a in articles],
+        # The normalised text too: what the classifier learns from, whatever changed it.
+        "examples": sorted([e.intent, e.text, normalize(e.text)] for e in data.examples),
+        "articles": [
+            [list(a.intents), a.title, a.body, normalize(f"{a.title} {a.body}")]
+            for a in articles
+        ],
     }
     digest.update(json.dumps(inputs, sort_keys=True, default=list).encode())
     return digest.hexdigest()
