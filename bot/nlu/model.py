@@ -130,8 +130,7 @@ def fingerprint(
         # The normalised text too: what the classifier learns from, whatever changed it.
         "examples": sorted([e.intent, e.text, normalize(e.text)] for e in data.examples),
         "articles": [
-            [list(a.intents), a.title, a.body, normalize(f"{a.title} {a.body}")]
-            for a in articles
+            [list(a.intents), a.title, a.body, normalize(f"{a.title} {a.body}")] for a in articles
         ],
     }
     digest.update(json.dumps(inputs, sort_keys=True, default=list).encode())
