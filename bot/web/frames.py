@@ -33,11 +33,17 @@ class MessagesFrame(TypedDict, total=False):
     reply_to: ReplyTo
 
 
-class ErrorFrame(ErrorBody, total=False):
-    """A refused frame; the socket stays open. `id` names the refused message."""
+class RefusedId(TypedDict, total=False):
+    """The refused message's id, when it was a valid one."""
+
+    id: str
+
+
+class ErrorFrame(ErrorBody, RefusedId, total=False):
+    """A refused frame (the error body, and the refused message's id); the socket
+    stays open."""
 
     type: Required[Literal["error"]]
-    id: str
 
 
 ServerFrame: TypeAlias = WelcomeFrame | AckFrame | MessagesFrame | ErrorFrame

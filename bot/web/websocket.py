@@ -10,7 +10,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.web import limits
 from bot.web.errors import ApiError, parse_json_object, refusal_of
-from bot.web.frames import AckFrame, ErrorFrame, MessagesFrame, ServerFrame, WelcomeFrame
+from bot.web.frames import (
+    AckFrame,
+    ErrorFrame,
+    MessagesFrame,
+    RefusedId,
+    ServerFrame,
+    WelcomeFrame,
+)
 from bot.web.keys import CONVERSATIONS, SETTINGS, SOCKETS
 from bot.web.rest import MAX_DISPLAY
 from bot.web.validation import (
@@ -52,15 +59,11 @@ class _Session:
 
     async def refuse(self, exc: ApiError, frame: dict[str, Any]) -> None:
         """An error frame; it names the refused message's id when that id is valid."""
-        body = exc.body()
-        error: ErrorFrame = {"type": "error", "error": body["error"], "message": body["message"]}
-        if "limit" in body:
-            error["limit"] = body["limit"]
-        if "retry_after" in body:
-            error["retry_after"] = body["retry_after"]
         refused = frame.get("id")
-        if isinstance(refused, str) and MESSAGE_ID.match(refused):
-            error["id"] = refused
+        named: RefusedId = (
+            {"id": refused} if isinstance(refused, str) and MESSAGE_ID.match(refused) else {}
+        )
+        error: ErrorFrame = {"type": "error", **exc.body(), **named}
         await self.send(error)
 
     async def on_frame(self, frame: dict[str, Any]) -> None:
