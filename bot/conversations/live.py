@@ -13,6 +13,8 @@ from bot.handoff.model import HandoffJson
 
 logger = logging.getLogger(__name__)
 Payload = TypeVar("Payload")
+# Called with the payloads and, for replies, the customer message they answer.
+Subscriber: TypeAlias = Callable[[list[Payload], ReplyTo | None], Awaitable[None]]
 
 
 class QueueFrame(TypedDict):
@@ -53,26 +55,16 @@ LiveFrame: TypeAlias = CustomerLive | AgentsLive
 
 
 class Hub(Generic[Payload]):
-    """Who listens to which key (a conversation, an agent), so payloads can be pushed.
-
-    A subscriber is called with the payloads and, for replies, the customer message
-    they answer.
-    """
+    """Who listens to which key (a conversation, an agent), so payloads can be pushed."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[
-            str, set[Callable[[list[Payload], ReplyTo | None], Awaitable[None]]]
-        ] = {}
+        self._subscribers: dict[str, set[Subscriber[Payload]]] = {}
 
-    def subscribe(
-        self, key: str, subscriber: Callable[[list[Payload], ReplyTo | None], Awaitable[None]]
-    ) -> None:
+    def subscribe(self, key: str, subscriber: Subscriber[Payload]) -> None:
         """Push `key`'s payloads to `subscriber` from now on."""
         self._subscribers.setdefault(key, set()).add(subscriber)
 
-    def unsubscribe(
-        self, key: str, subscriber: Callable[[list[Payload], ReplyTo | None], Awaitable[None]]
-    ) -> None:
+    def unsubscribe(self, key: str, subscriber: Subscriber[Payload]) -> None:
         """Stop pushing to `subscriber`."""
         subscribers = self._subscribers.get(key)
         if subscribers is not None:
