@@ -168,15 +168,14 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         passes = [(fold_of != fold, calibrated) for fold in range(self.calibration_folds)]
         passes.append((np.ones(len(labels), dtype=bool), everyone))
         steps = self.calibration_folds * len(calibrated) + len(self.classes_)
-        with ProgressBar(steps) as progress:
-
-            def fit_pass(usable: Array, intents: Array) -> tuple[sp.csr_matrix, Array]:
-                return training.fit_svms(usable, intents, progress)
-
-            # One-vs-rest, each pass is one liblinear call: the passes share the cores.
-            # Otherwise each pass's SVMs do.
-            with ThreadPoolExecutor(training.jobs if training.one_vs_rest else 1) as pool:
-                fitted = list(pool.map(fit_pass, *zip(*passes, strict=True)))
+        # One-vs-rest, each pass is one liblinear call: the passes share the cores.
+        # Otherwise each pass's SVMs do.
+        with (
+            ProgressBar(steps) as progress,
+            ThreadPoolExecutor(training.jobs if training.one_vs_rest else 1) as pool,
+        ):
+            running = [pool.submit(training.fit_svms, *fit, progress) for fit in passes]
+            fitted = [future.result() for future in running]
         pairs = []
         for fold, (weights, intercept) in enumerate(fitted[:-1]):
             held = (fold_of == fold) & np.isin(labels, calibrated)
