@@ -36,8 +36,9 @@ async def connect(
     await socket.send_json({"type": "hello"} if omit else {"type": "hello", "sender": sender})
     welcome = await receive(socket)
     assert welcome["type"] == "welcome", welcome
-    assert set(welcome) == {"type", "sender", "history", "greeting"}
-    assert welcome["greeting"].startswith("Hallo!")
+    assert set(welcome) == {"type", "sender", "history", "greeting", "language"}
+    greeting = {"nl": "Hallo!", "en": "Hello!"}[welcome["language"]]
+    assert welcome["greeting"].startswith(greeting)
     return socket, welcome
 
 
@@ -291,6 +292,25 @@ async def test_pathological_frame_gets_an_error_frame(client: Client, data: str)
 # --- pushes -----------------------------------------------------------------------------
 
 
+async def test_frames_name_the_conversations_language_for_the_widgets_own_words(
+    client: Client,
+) -> None:
+    sender = new_sender()
+    socket, welcome = await connect(client, sender)
+    assert welcome["language"] == "nl"
+    await socket.send_json({"type": "message", "id": "e-1", "text": "can I pay with iDEAL?"})
+    pushed = await receive(socket)
+    assert pushed["language"] == "en", pushed
+    await socket.close()
+
+    # Back later: the welcome greets them in English.
+    again, welcome = await connect(client, sender)
+    assert welcome["language"] == "en"
+    assert welcome["greeting"].startswith("Hello!")
+    await again.close()
+
+
+
 async def test_two_sockets_on_one_conversation_both_get_the_replies(client: Client) -> None:
     sender = new_sender()
     phone, _ = await connect(client, sender)
@@ -301,6 +321,7 @@ async def test_two_sockets_on_one_conversation_both_get_the_replies(client: Clie
         "type": "messages",
         "messages": replies,
         "reply_to": {"id": "m-1", "text": IDEAL},
+        "language": "nl",
     }
 
     replies = await send_message(laptop, "m-2", "/deny", display="Nee")
@@ -308,6 +329,7 @@ async def test_two_sockets_on_one_conversation_both_get_the_replies(client: Clie
         "type": "messages",
         "messages": replies,
         "reply_to": {"id": "m-2", "text": "Nee"},
+        "language": "nl",
     }
     assert replies[0]["custom"]["escalation"]["reason"] == "not_helped"
 
@@ -332,6 +354,7 @@ async def test_rest_message_is_pushed_to_open_sockets(client: Client) -> None:
         "type": "messages",
         "messages": replies,
         "reply_to": {"text": IDEAL},
+        "language": "nl",
     }
     # No ack: the message did not come from this socket.
     follow_up = await send_message(socket, "m-1", "/deny")

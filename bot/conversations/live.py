@@ -10,11 +10,11 @@ from typing import Generic, Literal, TypeAlias, TypedDict, TypeVar
 from bot.conversations.history import HistoryEntry
 from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.handoff.model import HandoffJson
+from bot.nlu import Language
 
 logger = logging.getLogger(__name__)
 Payload = TypeVar("Payload")
-# Called with the payloads and, for replies, the customer message they answer.
-Subscriber: TypeAlias = Callable[[list[Payload], ReplyTo | None], Awaitable[None]]
+Subscriber: TypeAlias = Callable[[Payload], Awaitable[None]]
 
 
 class QueueFrame(TypedDict):
@@ -35,13 +35,26 @@ class EntryFrame(TypedDict):
 ConsoleFrame: TypeAlias = QueueFrame | EntryFrame
 
 
-class CustomerLive(TypedDict):
+class CustomerPush(TypedDict):
+    """Messages for a conversation's open channels.
+
+    Attributes:
+        messages: The replies.
+        reply_to: For the bot's replies: the customer message they answer.
+        language: The conversation's language after the turn, when a turn decided it
+            (the widget's own words follow it); None for an agent's message.
+    """
+
+    messages: list[BotMessage]
+    reply_to: ReplyTo | None
+    language: Language | None
+
+
+class CustomerLive(CustomerPush):
     """Between server processes: messages for a conversation's open channels."""
 
     to: Literal["customer"]
     sender: str
-    messages: list[BotMessage]
-    reply_to: ReplyTo | None
 
 
 class AgentsLive(TypedDict):
@@ -72,19 +85,17 @@ class Hub(Generic[Payload]):
             if not subscribers:
                 del self._subscribers[key]
 
-    async def publish(
-        self, key: str, payloads: list[Payload], reply_to: ReplyTo | None = None
-    ) -> None:
-        """Push payloads to every subscriber of `key`."""
+    async def publish(self, key: str, payload: Payload) -> None:
+        """Push a payload to every subscriber of `key`."""
         for subscriber in list(self._subscribers.get(key, ())):
             try:
-                await subscriber(payloads, reply_to)
+                await subscriber(payload)
             except (ConnectionError, RuntimeError) as exc:
                 # A socket that closed mid-push; its handler unsubscribes it.
                 logger.debug("Push to a closed channel of %s failed: %s", key, exc)
 
 
-class CustomerChannels(Hub[BotMessage]):
+class CustomerChannels(Hub[CustomerPush]):
     """The open widget sockets, by conversation."""
 
 
@@ -101,4 +112,4 @@ class AgentListeners(Hub[ConsoleFrame]):
     async def publish_all(self, frame: ConsoleFrame) -> None:
         """Push one frame to every console."""
         for name in list(self._subscribers):
-            await self.publish(name, [frame])
+            await self.publish(name, frame)

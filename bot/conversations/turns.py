@@ -16,6 +16,7 @@ from bot.conversations.live import (
     ConsoleFrame,
     CustomerChannels,
     CustomerLive,
+    CustomerPush,
     EntryFrame,
     QueueFrame,
 )
@@ -25,6 +26,7 @@ from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.dialogue.policy import ConversationState
 from bot.handoff.model import Handoff, OutboxItem, WebhookPayload
 from bot.handoff.routes import route_named
+from bot.nlu import Language
 from bot.store import ConversationStore, Event
 from bot.store.cluster import Cluster, Live, LocalCluster
 
@@ -86,7 +88,11 @@ class Conversations:
         return self.cluster.locked(sender)
 
     async def publish(
-        self, sender: str, messages: list[BotMessage], reply_to: ReplyTo | None = None
+        self,
+        sender: str,
+        messages: list[BotMessage],
+        reply_to: ReplyTo | None = None,
+        language: Language | None = None,
     ) -> None:
         """Push messages to every open channel of the conversation, in any process."""
         live: CustomerLive = {
@@ -94,6 +100,7 @@ class Conversations:
             "sender": sender,
             "messages": messages,
             "reply_to": reply_to,
+            "language": language,
         }
         await self.cluster.send(live)
 
@@ -108,7 +115,13 @@ class Conversations:
 
     async def _deliver_live(self, live: Live) -> None:
         if live["to"] == "customer":
-            await self.hub.publish(live["sender"], live["messages"], live["reply_to"])
+            push: CustomerPush = {
+                "messages": live["messages"],
+                "reply_to": live["reply_to"],
+                # From a process of an older release, a live message has no language.
+                "language": live.get("language"),
+            }
+            await self.hub.publish(live["sender"], push)
         elif live["to"] == "agents":
             await self.agents.publish_all(live["frame"])
 
@@ -167,7 +180,7 @@ class Conversations:
             )
         if outbox:
             self.on_queued()
-        await self.publish(sender, turn.messages, reply_to)
+        await self.publish(sender, turn.messages, reply_to, turn.state.language)
         if any(h.route == "livechat" for h in handoffs):
             await self.queue_changed()
         return turn.messages
@@ -199,7 +212,11 @@ class Conversations:
                 handoff.sender, [event], state.to_slots(), handoffs=[handoff]
             )
         message: BotMessage = {"recipient_id": handoff.sender, "text": text, "custom": custom}
-        await self.publish(handoff.sender, [message])
+        await self.publish(handoff.sender, [message], language=state.language)
+
+    async def language(self, sender: str) -> Language:
+        """The language the customer writes in (Dutch until they have written)."""
+        return ConversationState.from_slots(await self.store.load_state(sender) or {}).language
 
     async def history(self, sender: str, limit: int) -> list[HistoryEntry]:
         """The conversation as the widget shows it, oldest first."""

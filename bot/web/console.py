@@ -12,7 +12,6 @@ from functools import cache
 from aiohttp import WSMsgType, web
 
 from bot.conversations.live import ConsoleFrame
-from bot.dialogue.messages import ReplyTo
 from bot.livechat.accounts import check_login, session_agent, start_session
 from bot.livechat.desk import DeskError
 from bot.store import Agent, Session
@@ -250,10 +249,9 @@ async def live(request: web.Request, agent: Agent, session: Session) -> web.WebS
     await socket.prepare(request)
     conversations = request.app[CONVERSATIONS]
 
-    async def push(frames: list[ConsoleFrame], _: ReplyTo | None) -> None:
-        for frame in frames:
-            if not socket.closed:
-                await socket.send_json(frame)
+    async def push(frame: ConsoleFrame) -> None:
+        if not socket.closed:
+            await socket.send_json(frame)
 
     request.app[SOCKETS].add(socket)
     request.app[SESSION_SOCKETS].setdefault(session.token_hash, set()).add(socket)

@@ -6,6 +6,7 @@ from typing import Literal, Required, TypeAlias, TypedDict
 
 from bot.conversations.history import HistoryEntry
 from bot.dialogue.messages import BotMessage, ReplyTo
+from bot.nlu import Language
 from bot.web.errors import ErrorBody
 
 
@@ -16,6 +17,7 @@ class WelcomeFrame(TypedDict):
     sender: str
     history: list[HistoryEntry]
     greeting: str
+    language: Language
 
 
 class AckFrame(TypedDict):
@@ -31,6 +33,7 @@ class MessagesFrame(TypedDict, total=False):
     type: Required[Literal["messages"]]
     messages: Required[list[BotMessage]]
     reply_to: ReplyTo
+    language: Language
 
 
 class RefusedId(TypedDict, total=False):

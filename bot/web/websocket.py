@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.dialogue.messages import BotMessage, ReplyTo
+from bot.conversations.live import CustomerPush
 from bot.web import limits
 from bot.web.errors import ApiError, parse_json_object, refusal_of
 from bot.web.frames import (
@@ -51,10 +51,12 @@ class _Session:
         except ConnectionResetError:
             logger.debug("client of %s left before a frame was sent", self.sender)
 
-    async def push(self, messages: list[BotMessage], reply_to: ReplyTo | None) -> None:
-        frame: MessagesFrame = {"type": "messages", "messages": messages}
-        if reply_to is not None:
-            frame["reply_to"] = reply_to
+    async def push(self, push: CustomerPush) -> None:
+        frame: MessagesFrame = {"type": "messages", "messages": push["messages"]}
+        if push["reply_to"] is not None:
+            frame["reply_to"] = push["reply_to"]
+        if push["language"] is not None:
+            frame["language"] = push["language"]
         await self.send(frame)
 
     async def refuse(self, exc: ApiError, frame: dict[str, Any]) -> None:
@@ -87,12 +89,14 @@ class _Session:
         conversations.hub.subscribe(self.sender, self.push)
         limit = self.app[SETTINGS].server.history_limit
         history = await conversations.history(self.sender, limit)
-        greeting = conversations.assistant.project.responses.text("greet", "nl")
+        language = await conversations.language(self.sender)
+        greeting = conversations.assistant.project.responses.text("greet", language)
         welcome: WelcomeFrame = {
             "type": "welcome",
             "sender": self.sender,
             "history": history,
             "greeting": greeting,
+            "language": language,
         }
         await self.send(welcome)
 
