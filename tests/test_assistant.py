@@ -94,6 +94,28 @@ async def test_no_after_an_answer_escalates_as_not_helped(assistant: Assistant) 
     assert "kan%20ik%20met%20ideal%20betalen" in escalation(second)["mailto"]
 
 
+async def test_asking_for_a_person_after_no_hands_over_the_question_still_open(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    state = (await assistant.handle(SENDER, "/deny", state)).state
+    turn = await assistant.handle(SENDER, "ik wil een medewerker spreken", state)
+    assert turn.escalation is not None and turn.escalation.reason == "request_human"
+    assert turn.escalation.question == "kan ik met ideal betalen"
+    assert "body=kan%20ik%20met%20ideal%20betalen" in escalation(turn)["mailto"]
+
+
+async def test_a_question_answered_with_yes_is_no_longer_handed_over(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    state = (await assistant.handle(SENDER, "/affirm", state)).state
+    assert state.question is None
+    turn = await assistant.handle(SENDER, "ik wil een medewerker spreken", state)
+    assert turn.escalation is not None
+    assert turn.escalation.question == "ik wil een medewerker spreken"
+
+
 async def test_yes_after_an_answer_is_thanked_for(assistant: Assistant) -> None:
     state = ConversationState()
     state = (await assistant.handle(SENDER, "kan ik met ideal betalen", state)).state

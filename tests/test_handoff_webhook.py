@@ -77,7 +77,7 @@ async def delivered(client: Client, receiver: WebhookReceiver, posts: int) -> di
     # Every attempt posted the same thing.
     assert all(body == receiver.received[0] for body in receiver.received)
     body = receiver.received[-1]
-    assert set(body) == {"event", "handoff"}
+    assert set(body) == {"event", "handoff", "transcript"}
     assert body["event"] == "handoff"
     assert set(body["handoff"]) == HANDOFF_KEYS
     return dict(body["handoff"])
@@ -111,6 +111,27 @@ async def test_a_handoff_is_posted_retried_until_2xx_and_delivered_once(
     assert posted["question"] == ASK_HUMAN
     assert posted["guesses"][0]["intent"] == "request_human"
     assert 0 < posted["guesses"][0]["confidence"] <= 1
+
+
+async def test_the_webhook_carries_the_open_question_and_the_conversation(
+    web_settings: Settings,
+    webhook_url: str,
+    receiver: WebhookReceiver,
+) -> None:
+    settings = handoff_settings(web_settings, webhook_url=webhook_url)
+    async with serve(settings) as client:
+        sender = "klant-nee"
+        await say(client, sender, "kan ik met ideal betalen")
+        await say(client, sender, "/deny")  # a first handoff: not helped
+        await say(client, sender, ASK_HUMAN)  # and then they ask for a person
+        await wait_until(lambda: len(receiver.received) >= 3, "three webhook calls")
+    calls = [r for r in receiver.received if r["handoff"]["reason"] == "request_human"]
+    posted = calls[-1]
+    assert posted["handoff"]["question"] == "kan ik met ideal betalen"
+    said = [(e["from"], e["text"]) for e in posted["transcript"]]
+    assert said[0] == ("user", "kan ik met ideal betalen")
+    assert ("user", ASK_HUMAN) in said
+    assert said[-1][0] == "bot"
 
 
 async def test_a_webhook_that_keeps_failing_is_retried_with_backoff(web_settings: Settings) -> None:

@@ -256,8 +256,9 @@ class Conversations:
                 state.paused = True
                 events.append(Event("action", "pause", {"handoff": handoff.id}, now))
             state.handoff_id = handoff.id if handoff.status != "closed" else None
-            ready = not route.waits_for_form
-            return [handoff], self._webhook(handoff) if ready else []
+            if route.waits_for_form:
+                return [handoff], []
+            return [handoff], await self._webhook(handoff, events)
         form = turn.form
         if form is None or state.handoff_id is None or not (form.submitted or form.cancelled):
             return [], []
@@ -272,10 +273,14 @@ class Conversations:
         found.customer_email = submitted.get("customer_email")
         logger.debug("Handoff %s: the customer's address is %s", found.id, found.customer_email)
         found.question = submitted.get("customer_question") or found.question
-        transcript = await self.store.history(sender, TRANSCRIPT_LIMIT)
-        transcript += [e for e in events if e.kind in ("user", "bot")]
+        transcript = await self._transcript(sender, events)
         email = OutboxItem("email", mail.compose(self.settings, found, transcript), sender)
-        return [found], [email, *self._webhook(found)]
+        return [found], [email, *await self._webhook(found, events, transcript)]
+
+    async def _transcript(self, sender: str, events: list[Event]) -> list[Event]:
+        """The conversation so far, with this turn's messages (not yet stored)."""
+        transcript = await self.store.history(sender, TRANSCRIPT_LIMIT)
+        return transcript + [e for e in events if e.kind in ("user", "bot")]
 
     def _new_handoff(self, sender: str, escalation: Escalation, now: float) -> Handoff:
         knowledge = self.assistant.project.knowledge
@@ -297,10 +302,19 @@ class Conversations:
             handoff.status, handoff.closed_at = "closed", now
         return handoff
 
-    def _webhook(self, handoff: Handoff) -> list[OutboxItem]:
+    async def _webhook(
+        self, handoff: Handoff, events: list[Event], transcript: list[Event] | None = None
+    ) -> list[OutboxItem]:
+        """The webhook call of a complete handoff: the handoff and the conversation."""
         if not self.settings.handoff.webhook_url:
             return []
-        payload: WebhookPayload = {"event": "handoff", "handoff": handoff.to_json()}
+        if transcript is None:
+            transcript = await self._transcript(handoff.sender, events)
+        payload: WebhookPayload = {
+            "event": "handoff",
+            "handoff": handoff.to_json(),
+            "transcript": [entry_of(event) for event in transcript],
+        }
         return [OutboxItem("webhook", payload, handoff.sender)]
 
 

@@ -163,6 +163,8 @@ class Assistant:
             if _is_question(parse, state):
                 state.question = text
         decision = decide(parse, state, self.article_intents, self.project.settings.nlu)
+        if decision.intent == AFFIRM and state.feedback_article is not None:
+            state.question = None  # answered to their satisfaction: no longer open
         if decision.kind == "clarify":
             state.clarify_options = list(decision.options)
         slots = {**state.to_slots(), **decision.slots()}
@@ -212,13 +214,12 @@ class Assistant:
 def _is_question(parse: ParseResult, state: ConversationState) -> bool:
     """Whether a typed message is the customer's question, to remember for a handoff.
 
-    Greetings, thanks, "ja" and "nee" are not. Asking for a person right after an
-    answer or a misunderstood message keeps that question: it is what they need help with.
+    Greetings, thanks, "ja" and "nee" are not. Asking for a person keeps the question
+    that is still open (not answered with a "Ja" since): it is what they need help with.
     """
     if parse.intent in CONVERSATIONAL_INTENTS:
         return False
-    follows_up = state.feedback_article is not None or state.low_confidence_count > 0
-    return not (parse.intent == REQUEST_HUMAN and state.question and follows_up)
+    return not (parse.intent == REQUEST_HUMAN and state.question)
 
 
 def _rest_message(sender: str, message: dict[str, Any]) -> BotMessage:

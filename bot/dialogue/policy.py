@@ -41,7 +41,8 @@ class ConversationState:
         feedback_article: The article just answered, awaiting "Heeft dit geholpen?".
         clarify_options: Article intents offered in "Bedoelt u ...?".
         low_confidence_count: Consecutive messages the bot did not understand.
-        question: The customer's last question in their own words.
+        question: The customer's open question in their own words: the last one not
+            answered to their satisfaction ("Ja") nor dealt with by a person.
         paused: A person has the conversation; the bot stays quiet (Rasa's pause).
         handoff_id: The open handoff of this conversation.
         active_form: The form being filled in (Rasa's active loop), if any.

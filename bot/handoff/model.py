@@ -6,7 +6,10 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:  # bot.conversations.history itself uses this module's iso()
+    from bot.conversations.history import HistoryEntry
 
 HandoffStatus = Literal["waiting", "assigned", "closed"]
 # The name of one of bot.handoff.routes: livechat, email, mailto.
@@ -102,6 +105,8 @@ class WebhookPayload(TypedDict):
 
     event: Literal["handoff"]
     handoff: HandoffJson
+    # The conversation up to the handoff, oldest first, as the console shows it.
+    transcript: list[HistoryEntry]
 
 
 @dataclass

@@ -139,7 +139,8 @@ class AgentDesk:
         custom = {"handoff": {"status": handoff.status, "agent": agent.display_name}}
         events = [Event("bot", text, {"custom": custom}, now)]
         if resume:
-            state.paused, state.handoff_id = False, None
+            # A person has dealt with the question: a later handoff starts afresh.
+            state.paused, state.handoff_id, state.question = False, None, None
             events.insert(0, Event("action", "resume", {"handoff": handoff.id}, now))
         await self.store.save_turn(handoff.sender, events, state.to_slots(), handoffs=[handoff])
         message: BotMessage = {"recipient_id": handoff.sender, "text": text, "custom": custom}
