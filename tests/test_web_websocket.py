@@ -310,7 +310,6 @@ async def test_frames_name_the_conversations_language_for_the_widgets_own_words(
     await again.close()
 
 
-
 async def test_two_sockets_on_one_conversation_both_get_the_replies(client: Client) -> None:
     sender = new_sender()
     phone, _ = await connect(client, sender)
