@@ -25,6 +25,7 @@ from helpers import Client, copy_project, run_cli, say, serve
 import bot.maintenance.review
 from bot.cli.main import main
 from bot.config.settings import Settings, load_settings
+from bot.conversations.live import ConsoleFrame
 from bot.dialogue.assistant import Assistant
 from bot.handoff.model import NEW_TOPIC
 from bot.livechat.accounts import hash_password
@@ -129,7 +130,7 @@ async def escalate_through_the_app(project: Path) -> dict[str, list[dict[str, An
     async with serve(livechat_settings(project)) as client:
         conversations = client.app[CONVERSATIONS]
 
-        async def console(messages: list[dict[str, Any]], reply_to: Any) -> None:
+        async def console(frame: ConsoleFrame) -> None:
             """Jan's open console (the livechat route needs an agent online)."""
 
         await conversations.store.save_agent(Agent("jan", "Jan", hash_password("geheim-1234")))
