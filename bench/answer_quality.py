@@ -37,6 +37,8 @@ SETS = {
     "heldout": DATA / "heldout.tsv",
     "heldout2": DATA / "heldout2.tsv",
     "out_of_domain": DATA / "out_of_domain.tsv",
+    "heldout3": DATA / "heldout3.tsv",
+    "out_of_domain2": DATA / "out_of_domain2.tsv",
 }
 
 
