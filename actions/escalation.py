@@ -12,7 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import ProjectAware
 from bot.handoff.routes import choose_route, route_named
 
-REASONS = frozenset({"request_human", "not_helped", "out_of_scope", "low_confidence"})
+REASONS = frozenset(
+    {"request_human", "not_helped", "out_of_scope", "low_confidence", "not_understood"}
+)
+# Not understood: the customer may say it again; the second time a person takes over.
+MISUNDERSTOOD = frozenset({"low_confidence", "not_understood"})
 
 
 def escalation_reason(tracker: Tracker) -> str:
@@ -46,7 +50,7 @@ class ActionEscalate(ProjectAware, Action):
         say = self.speaker(tracker)
         reason = escalation_reason(tracker)
         misunderstood = int(tracker.get_slot("low_confidence_count") or 0)
-        if reason == "low_confidence" and misunderstood > 0:
+        if reason in MISUNDERSTOOD and misunderstood > 0:
             opening = say("escalate_low_confidence_again")
         else:
             opening = say(f"escalate_{reason}")
@@ -62,7 +66,7 @@ class ActionEscalate(ProjectAware, Action):
         events = [
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),
-            SlotSet("low_confidence_count", misunderstood + 1 if reason == "low_confidence" else 0),
+            SlotSet("low_confidence_count", misunderstood + 1 if reason in MISUNDERSTOOD else 0),
         ]
         if route == "offer":
             buttons = [{"title": say("button_colleague"), "payload": "/request_human"}]

@@ -27,23 +27,31 @@ class ActionAnswerFaq(ProjectAware, Action):
         if article is None:
             raise ValueError(f"no article answers intent {intent!r}")
         intro = say("answer_intro")
-        parts = [intro] if intro else []
-        parts += [article.title, article.plain_text(vars(project.settings.urls))]
-        if article.url:
+        if intro:  # its own message, so the article starts with its title in any language
+            dispatcher.utter_message(text=intro)
+        parts = [article.shown_title, article.plain_text(vars(project.settings.urls))]
+        if article.excerpt:
+            # The helpcenter's text breaks off here: say so, and where the rest is.
+            parts.append(
+                say("excerpt_read_on", url=article.url)
+                if article.url
+                else say("excerpt_ask_colleague")
+            )
+        elif article.url:
             parts.append(say("read_more", url=article.url))
+        buttons = [
+            {"title": say("button_yes"), "payload": "/affirm"},
+            {"title": say("button_no"), "payload": "/deny"},
+        ]
+        if article.next == "person" or (article.excerpt and not article.url):
+            buttons.append({"title": say("button_colleague"), "payload": "/request_human"})
         dispatcher.utter_message(
             text="\n\n".join(parts),
             json_message={
-                "article": {"id": article.id, "title": article.title, "url": article.url}
+                "article": {"id": article.id, "title": article.shown_title, "url": article.url}
             },
         )
-        dispatcher.utter_message(
-            text=say("feedback_question"),
-            buttons=[
-                {"title": say("button_yes"), "payload": "/affirm"},
-                {"title": say("button_no"), "payload": "/deny"},
-            ],
-        )
+        dispatcher.utter_message(text=say("feedback_question"), buttons=buttons)
         return [
             SlotSet("feedback_article", article.id),
             SlotSet("clarify_options", []),
@@ -66,7 +74,7 @@ class ActionClarify(ProjectAware, Action):
         for intent in tracker.get_slot("clarify_options") or []:
             article = project.knowledge.for_intent(intent)
             if article is not None:
-                buttons.append({"title": article.title, "payload": f"/{intent}"})
+                buttons.append({"title": article.shown_title, "payload": f"/{intent}"})
         buttons.append({"title": say("button_other"), "payload": "/request_human"})
         dispatcher.utter_message(text=say("clarify_question"), buttons=buttons)
         return [SlotSet("feedback_article", None), SlotSet("low_confidence_count", 0)]

@@ -125,11 +125,13 @@ async def test_answer_in_english_adds_the_intro_around_the_dutch_article(
     )
     intro = project.responses.text("answer_intro", "en")
     assert intro
-    assert messages[0]["text"].startswith(intro)
-    assert article.title in messages[0]["text"]
-    assert messages[1]["text"] == project.responses.text("feedback_question", "en")
-    assert [b["title"] for b in messages[1]["buttons"]] == ["Yes", "No"]
-    assert [b["payload"] for b in messages[1]["buttons"]] == ["/affirm", "/deny"]
+    # The intro is a message of its own: the article starts with its title in any language.
+    assert messages[0]["text"] == intro
+    assert messages[1]["text"].startswith(article.shown_title)
+    assert messages[1]["custom"]["article"]["title"] == article.shown_title
+    assert messages[2]["text"] == project.responses.text("feedback_question", "en")
+    assert [b["title"] for b in messages[2]["buttons"]] == ["Yes", "No"]
+    assert [b["payload"] for b in messages[2]["buttons"]] == ["/affirm", "/deny"]
 
 
 async def test_answer_links_the_article_and_resolves_setting_links(
@@ -158,6 +160,50 @@ async def test_answer_adds_read_more_when_the_article_has_a_url(
     read_more = project.responses.text("read_more", "nl", url="https://help.pcpatrol.nl/ideal")
     assert messages[0]["text"].endswith(read_more)
     assert messages[0]["custom"]["article"]["url"] == "https://help.pcpatrol.nl/ideal"
+
+
+def buttons_of(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(b["title"], b["payload"]) for b in message.get("buttons", [])]
+
+
+async def test_an_excerpt_without_url_says_so_and_offers_a_colleague(project: Project) -> None:
+    article = project.knowledge.by_id("klantaccount-aanmaken")
+    assert article is not None and article.excerpt and article.url is None
+    messages, _ = await run_action(ActionAnswerFaq(project), intent=article.intents[0])
+    say = project.responses.text
+    assert messages[0]["text"].endswith(say("excerpt_ask_colleague", "nl"))
+    assert buttons_of(messages[1]) == [
+        ("Ja", "/affirm"),
+        ("Nee", "/deny"),
+        (say("button_colleague", "nl"), "/request_human"),
+    ]
+
+
+async def test_an_excerpt_with_url_links_the_full_article(make_project: ProjectFactory) -> None:
+    folder = make_project("# defaults\n").settings.project_dir
+    path = folder / "faq" / "klantaccount-aanmaken.md"
+    url = "https://help.pcpatrol.nl/klantaccount"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("url: null", f"url: {url}"), encoding="utf-8"
+    )
+    project = load_project(folder)
+    messages, _ = await run_action(ActionAnswerFaq(project), intent="create_customer_account")
+    assert messages[0]["text"].endswith(project.responses.text("excerpt_read_on", "nl", url=url))
+    assert buttons_of(messages[1]) == [("Ja", "/affirm"), ("Nee", "/deny")]
+
+
+async def test_an_article_that_sends_to_a_person_offers_one(project: Project) -> None:
+    article = project.knowledge.by_id("hostingpakket-upgraden")
+    assert article is not None and article.next == "person"
+    messages, _ = await run_action(
+        ActionAnswerFaq(project), intent=article.intents[0], slots={"language": "en"}
+    )
+    assert ("Ask a colleague", "/request_human") in buttons_of(messages[-1])
+
+
+async def test_a_whole_article_offers_only_yes_and_no(project: Project) -> None:
+    messages, _ = await run_action(ActionAnswerFaq(project), intent="pay_with_ideal")
+    assert buttons_of(messages[1]) == [("Ja", "/affirm"), ("Nee", "/deny")]
 
 
 async def test_answer_for_an_intent_without_article_is_an_error(project: Project) -> None:

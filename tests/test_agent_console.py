@@ -627,9 +627,12 @@ async def test_the_livechat_from_queue_to_close(app: Client, anna: Console, bram
     )
     assert labelled["handoff"]["label"] == "pay_with_ideal"
     assert "pay_with_ideal" in knowledge["intents"]
+    # Only articles' intents: small talk, Ja and Nee are no topic of a question.
+    for not_a_topic in ("greet", "thanks", "goodbye", "affirm", "deny", "out_of_scope"):
+        assert not_a_topic not in knowledge["intents"]
     labelled = await anna.post(f"/agent/api/handoffs/{handoff_id}/label", {"label": "new_topic"})
     assert labelled["handoff"]["label"] == "new_topic"
-    for bad in ("geen_intent", "", 5, None):
+    for bad in ("geen_intent", "greet", "affirm", "", 5, None):
         await anna.post(f"/agent/api/handoffs/{handoff_id}/label", {"label": bad}, status=422)
     stored = await store_of(app).get_handoff(handoff_id)
     assert stored is not None and stored.label == "new_topic"
@@ -737,13 +740,13 @@ async def test_a_first_misunderstanding_offers_a_colleague_the_second_hands_over
     escalation = escalation_of(again)
     assert (escalation["route"], escalation["reason"], escalation["position"]) == (
         "livechat",
-        "low_confidence",
+        "not_understood",
         1,
     )
     (handoff,) = await open_handoffs(app)
     assert (handoff.sender, handoff.reason, handoff.question) == (
         "klant-verward",
-        "low_confidence",
+        "not_understood",
         "?!?",
     )
     queue = await receive_type(socket, "queue")
@@ -765,8 +768,11 @@ async def test_without_an_agent_online_the_open_livechat_is_not_offered(app: Cli
     replies = await say(app, "klant-alleen", ASK_HUMAN)
     assert escalation_of(replies)["route"] == "mailto"
     assert await open_handoffs(app) == []
-    # A misunderstanding gets the mailto link at once: there is nobody to offer.
-    (reply,) = await say(app, "klant-alleen-2", "???")
+    # A message the bot cannot read may be said again once; then the mailto link comes,
+    # not the livechat: there is nobody to offer.
+    (offer,) = await say(app, "klant-alleen-2", "???")
+    assert escalation_of([offer])["route"] == "offer"
+    (reply,) = await say(app, "klant-alleen-2", "?!?")
     assert escalation_of([reply])["route"] == "mailto"
 
 

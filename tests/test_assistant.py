@@ -58,11 +58,36 @@ async def test_a_payload_answers_with_full_confidence(assistant: Assistant) -> N
     assert turn.messages[0]["custom"]["article"]["id"] == "betalen-met-ideal"
 
 
-async def test_nothing_to_understand_escalates_for_low_confidence(assistant: Assistant) -> None:
+async def test_nothing_to_understand_asks_to_say_it_another_way(assistant: Assistant) -> None:
     turn = await assistant.handle(SENDER, "???", ConversationState())
     assert turn.parse.ranking == ()
     assert turn.decision.kind == "escalate"
-    assert escalation(turn)["reason"] == "low_confidence"
+    assert escalation(turn)["reason"] == "not_understood"
+
+
+@pytest.mark.parametrize("gibberish", ["sdfsdf", "ksjdhf ksjdfh sdkjfh", "xyz 123"])
+async def test_gibberish_gets_a_chance_to_rephrase_even_with_only_a_mailto_link(
+    assistant: Assistant, gibberish: str
+) -> None:
+    say = assistant.project.responses.text
+    turn = await assistant.handle(SENDER, gibberish, ConversationState())
+    assert turn.escalation is None  # no handoff yet
+    (reply,) = turn.messages
+    assert reply["text"] == say("escalate_not_understood", "nl")
+    assert reply["text"] == "Ik begrijp u niet helemaal, kunt u het anders zeggen?"
+    colleague = {"title": say("button_colleague", "nl"), "payload": "/request_human"}
+    assert reply["buttons"] == [colleague]
+    again = await assistant.handle(SENDER, gibberish, turn.state)
+    assert again.escalation is not None and again.escalation.reason == "not_understood"
+    assert texts(again).startswith(say("escalate_low_confidence_again", "nl"))
+
+
+async def test_a_clear_question_no_article_answers_goes_to_a_person_at_once(
+    assistant: Assistant,
+) -> None:
+    turn = await assistant.handle(SENDER, "hoe verhuis ik mijn domeinnaam", ConversationState())
+    assert turn.escalation is not None and turn.escalation.reason == "out_of_scope"
+    assert "mailto" in escalation(turn)
 
 
 async def test_rest_messages_have_only_rest_channel_keys(assistant: Assistant) -> None:
@@ -189,9 +214,11 @@ async def test_an_english_question_gets_english_around_the_dutch_article(
     assert turn.decision.kind == "answer"
     article = assistant.project.knowledge.by_id("betalen-met-ideal")
     assert article is not None
-    answer, feedback = turn.messages
-    assert answer["text"].startswith(say("answer_intro", "en"))
-    assert article.plain_text({}) in answer["text"]  # the article itself stays Dutch
+    intro, answer, feedback = turn.messages
+    assert intro["text"] == say("answer_intro", "en")
+    # The article starts with its title, as in Dutch; the article itself stays Dutch.
+    assert answer["text"].startswith(article.shown_title)
+    assert article.plain_text({}) in answer["text"]
     assert feedback["text"] == say("feedback_question", "en")
     assert [b["title"] for b in feedback["buttons"]] == ["Yes", "No"]
     # A button payload keeps the conversation's language.
@@ -206,7 +233,7 @@ async def test_a_second_misunderstood_message_gets_the_again_text(assistant: Ass
     state = ConversationState()
     first = await assistant.handle(SENDER, "???", state)
     state = first.state
-    assert texts(first).startswith(say("escalate_low_confidence", "nl"))
+    assert texts(first).startswith(say("escalate_not_understood", "nl"))
     assert state.low_confidence_count == 1
     second = await assistant.handle(SENDER, "...", state)
     state = second.state
@@ -221,7 +248,7 @@ async def test_an_answer_resets_the_low_confidence_count(assistant: Assistant) -
     assert state.low_confidence_count == 0
     turn = await assistant.handle(SENDER, "???", state)
     state = turn.state
-    assert texts(turn).startswith(assistant.project.responses.text("escalate_low_confidence", "nl"))
+    assert texts(turn).startswith(assistant.project.responses.text("escalate_not_understood", "nl"))
 
 
 async def test_smalltalk_in_between_resets_the_low_confidence_count(
@@ -235,7 +262,7 @@ async def test_smalltalk_in_between_resets_the_low_confidence_count(
     assert state.low_confidence_count == 0
     turn = await assistant.handle(SENDER, "???", state)
     state = turn.state
-    assert texts(turn).startswith(assistant.project.responses.text("escalate_low_confidence", "nl"))
+    assert texts(turn).startswith(assistant.project.responses.text("escalate_not_understood", "nl"))
 
 
 async def test_each_conversation_has_its_own_state(assistant: Assistant) -> None:

@@ -160,7 +160,7 @@ def test_ask_json_clarify_has_options(batch: list[dict[str, Any]], real_project:
     for obj in clarified:
         for option in obj["options"]:
             article = real_project.knowledge.by_id(option["id"])
-            assert article is not None and option["title"] == article.title
+            assert article is not None and option["title"] == article.shown_title
         buttons = obj["messages"][0]["buttons"]
         assert [b["title"] for b in buttons[:-1]] == [o["title"] for o in obj["options"]]
         assert buttons[-1] == {"title": "Iets anders", "payload": "/request_human"}
@@ -182,7 +182,7 @@ def test_describe_of_a_clarify_turn(trained_assistant: Assistant) -> None:
         {"id": "betalen-met-ideal", "title": "Kan ik mijn facturen ook met iDEAL betalen?"},
         {
             "id": "facturen-niet-betalen",
-            "title": "Wat gebeurt er wanneer je je facturen niet betaalt?",
+            "title": "Wat gebeurt er wanneer u uw facturen niet betaalt?",
         },
     ]
     assert obj["ranking"] == [

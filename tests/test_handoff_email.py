@@ -259,7 +259,7 @@ async def test_a_misunderstood_message_first_offers_a_colleague_then_starts_the_
     assert escalation_of(again)["route"] == "email"
     assert again[-1]["text"] == ASK_EMAIL
     (handoff,) = await handoffs_of(client, sender)
-    assert (handoff.reason, handoff.status) == ("low_confidence", "waiting")
+    assert (handoff.reason, handoff.status) == ("not_understood", "waiting")
 
 
 async def test_the_button_of_the_offer_starts_the_form(email_client: Client) -> None:
@@ -384,14 +384,18 @@ async def test_without_smtp_the_customer_gets_a_mailto_link(client: Client) -> N
     assert [e["from"] for e in await stored_history(client, sender)].count("user") == 3
 
 
-async def test_without_smtp_a_first_misunderstanding_hands_over_at_once(
+async def test_without_smtp_gibberish_may_be_said_again_before_the_mailto_link(
     client: Client,
 ) -> None:
-    """There is nothing to offer but the mailto link, so the bot gives it right away."""
-    (reply,) = await say(client, "klant-mailto-2", "???")
+    """Only a mailto link is left, yet a message the bot cannot read gets one chance to
+    be said another way; the second time the link comes."""
+    (offer,) = await say(client, "klant-mailto-2", "???")
+    assert escalation_of([offer])["route"] == "offer"
+    assert offer["text"] == "Ik begrijp u niet helemaal, kunt u het anders zeggen?"
+    assert offer["buttons"] == [{"title": "Een collega inschakelen", "payload": "/request_human"}]
+    (reply,) = await say(client, "klant-mailto-2", "?!?")
     escalation = escalation_of([reply])
-    assert (escalation["route"], escalation["reason"]) == ("mailto", "low_confidence")
-    assert escalation["mailto"].endswith("body=%3F%3F%3F")
+    assert (escalation["route"], escalation["reason"]) == ("mailto", "not_understood")
     assert "buttons" not in reply
 
 

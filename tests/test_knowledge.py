@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from pathlib import Path
@@ -61,9 +62,92 @@ def test_article_text_is_taken_from_the_published_excerpt(helpcenter_source: str
     """Never invent facts: every article's words appear, in order, in its excerpt."""
     published = published_articles(helpcenter_source)
     for article in load_knowledge(REPO).articles:
-        body = " ".join(words(article.plain_text({})))
+        as_published = dataclasses.replace(article, edits=())
+        body = " ".join(words(as_published.plain_text({})))
         source = " ".join(words(published[article.title]))
         assert body in source, article.id
+
+
+def test_excerpt_marks_exactly_the_articles_whose_source_breaks_off(
+    helpcenter_source: str,
+) -> None:
+    published = published_articles(helpcenter_source)
+    for article in load_knowledge(REPO).articles:
+        as_published = dataclasses.replace(article, edits=())
+        body = words(as_published.plain_text({}))
+        # The page glues the reader count to the excerpt: "...incasso.Weinig lezers".
+        source = words(re.sub(r"(Enkele|Weinig|Veel) lezers$", "", published[article.title]))
+        assert article.excerpt == (body != source), article.id
+
+
+def test_the_chat_shows_the_published_text_with_only_the_recorded_edits() -> None:
+    for article in load_knowledge(REPO).articles:
+        shown = article.plain_text({})
+        for edit in article.edits:
+            assert edit.reason.strip()
+            assert edit.shown in shown or edit.shown in article.shown_title, article.id
+            shown = shown.replace(edit.shown, edit.published)
+        assert shown == dataclasses.replace(article, edits=()).plain_text({}), article.id
+    # What the customer reads says "u", as the bot does.
+    for article in load_knowledge(REPO).articles:
+        text = f"{article.shown_title} {article.plain_text({})}"
+        assert not {"je", "jij", "jou", "jouw"} & set(words(text)), article.id
+
+
+@pytest.mark.parametrize(
+    ("published", "shown"),
+    [
+        ("Hoe maak ik een klantaccount aan ?", "Hoe maak ik een klantaccount aan?"),
+        ("Hoe geef ik een machtiging af.", "Hoe geef ik een machtiging af"),
+        ("Wat  nu :  dit", "Wat nu: dit"),
+        ("En dan...", "En dan..."),
+    ],
+)
+def test_a_shown_title_cleans_typography_only(tmp_path: Path, published: str, shown: str) -> None:
+    path = write_article(tmp_path / "faq", "voorbeeld", title=f'"{published}"')
+    article = load_article(path)
+    assert article.title == published
+    assert article.shown_title == shown
+
+
+def test_edits_change_what_the_chat_shows_and_name_their_reason(tmp_path: Path) -> None:
+    extra = (
+        "edits:\n"
+        '  - published: "van je bank"\n'
+        '    shown: "van uw bank"\n'
+        '    reason: "the bot says u"\n'
+    )
+    path = write_article(
+        tmp_path / "faq", "voorbeeld", body="Dat hangt af van je bank.", extra=extra
+    )
+    article = load_article(path)
+    assert article.body == "Dat hangt af van je bank."  # kept as published
+    assert article.plain_text({}) == "Dat hangt af van uw bank."
+
+
+@pytest.mark.parametrize(
+    ("extra", "message", "line"),
+    [
+        (
+            'edits:\n  - published: "niet er in"\n    shown: "x"\n    reason: "y"\n',
+            "edit: 'niet er in' is not in the article",
+            7,
+        ),
+        ('edits:\n  - published: "tekst"\n    shown: "x"\n', "published, shown and reason", 7),
+        ("edits: tekst\n", "edits must be a list", 6),
+        ("excerpt: ja graag\n", "excerpt must be true or false", 6),
+        ("next: agent\n", "next must be one of person", 6),
+    ],
+)
+def test_bad_excerpt_next_or_edits_name_their_line(
+    tmp_path: Path, extra: str, message: str, line: int
+) -> None:
+    path = write_article(tmp_path / "faq", "voorbeeld", body="Een tekst.", extra=extra)
+    with pytest.raises(ProjectError) as caught:
+        load_article(path)
+    (problem,) = caught.value.problems
+    assert message in problem.message
+    assert (problem.path, problem.line) == (path, line)
 
 
 # --- plain text --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from bot.config.settings import NluSettings
 from bot.dialogue.policy import (
     LOW_CONFIDENCE,
     NOT_HELPED,
+    NOT_UNDERSTOOD,
     REQUEST_HUMAN,
     ConversationState,
     Decision,
@@ -111,7 +112,15 @@ def test_escalates_on_low_confidence(ranking: tuple[tuple[str, float], ...]) -> 
 
 
 def test_escalates_when_nothing_was_understood() -> None:
-    assert decide_on(ParseResult("???", "nl", ())) == Decision("escalate", reason=LOW_CONFIDENCE)
+    assert decide_on(ParseResult("???", "nl", ())) == Decision("escalate", reason=NOT_UNDERSTOOD)
+
+
+def test_gibberish_is_not_understood_and_a_clear_other_question_out_of_scope() -> None:
+    ranking = (Match("out_of_scope", 0.95, "classifier"),)
+    gibberish = ParseResult("sdfsdf", "nl", ranking, understood=False)
+    assert decide_on(gibberish) == Decision("escalate", "out_of_scope", reason=NOT_UNDERSTOOD)
+    other = ParseResult("hoe verhuis ik mijn domeinnaam", "nl", ranking)
+    assert decide_on(other) == Decision("escalate", "out_of_scope", reason=OUT_OF_SCOPE)
 
 
 @pytest.mark.parametrize("score", [0.9, 0.3])

@@ -40,8 +40,14 @@ def small(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clean(tmp_path: Path) -> Path:
-    """A copy of the real project without its one warning (the unset terms URL)."""
+    """A copy of the real project without its warnings (the unset terms URL, and the
+    excerpts whose full article has no known URL)."""
     project = copy_project(tmp_path / "pcpatrol")
+    for article in (project / "faq").glob("*.md"):
+        text = article.read_text(encoding="utf-8")
+        if "\nexcerpt: true" in text:
+            url = f"url: https://helpcenter.example.nl/{article.stem}"
+            article.write_text(text.replace("url: null", url), encoding="utf-8")
     config = project / "config.yml"
     config.write_text(
         config.read_text(encoding="utf-8").replace(
@@ -125,14 +131,16 @@ def test_the_real_intents_have_no_near_duplicates() -> None:
 def test_fail_on_warnings_fails_on_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = copy_project(tmp_path / "pcpatrol")  # the unset terms URL is a warning
+    # The unset terms URL is a warning, and so is each excerpt without its article's URL.
+    project = copy_project(tmp_path / "pcpatrol")
 
     assert validate(capsys, project)[0] == 0
     code, out = validate(capsys, project, "--fail-on-warnings")
 
     assert code == 1
     assert "algemene-voorwaarden.md: warning: links to urls.terms_and_conditions" in out
-    assert out.rstrip().endswith("0 errors, 1 warnings")
+    assert "twee-factor-authenticatie.md: warning: an excerpt without a url" in out
+    assert out.rstrip().endswith("0 errors, 7 warnings")
 
 
 def test_fail_on_warnings_passes_without_warnings(

@@ -518,8 +518,8 @@ async def test_low_confidence_count_and_clarify_options_survive_a_restart(
 ) -> None:
     async with serve(web_settings) as first:
         first_miss = await say(first, "verward", "???")
-        assert escalation_reason(first_miss) == "low_confidence"
-        assert first_miss[0]["text"].startswith(response_text(first, "escalate_low_confidence"))
+        assert escalation_reason(first_miss) == "not_understood"
+        assert first_miss[0]["text"].startswith(response_text(first, "escalate_not_understood"))
         question = await clarify_text(first)
         clarify = await say(first, DOUBTER, question)
         offered = [b["payload"] for b in clarify[-1]["buttons"]]
@@ -575,7 +575,7 @@ async def test_50_concurrent_messages_are_handled_one_at_a_time_per_conversation
     assert all(len(r) == 1 and r[0]["recipient_id"] == s for (s, _), r in reply_to.items())
     first, again = (
         response_text(client, k)
-        for k in ("escalate_low_confidence", "escalate_low_confidence_again")
+        for k in ("escalate_not_understood", "escalate_low_confidence_again")
     )
     store = client.app[CONVERSATIONS].store
     for sender in senders:
@@ -595,7 +595,7 @@ async def test_50_concurrent_messages_are_handled_one_at_a_time_per_conversation
 
 async def test_concurrent_conversations_keep_their_own_order(client: Client) -> None:
     script = [IDEAL, "/deny", "???", "?!?", IDEAL]
-    expected_reasons = [None, "not_helped", "low_confidence", "low_confidence", None]
+    expected_reasons = [None, "not_helped", "not_understood", "not_understood", None]
 
     async def converse(sender: str) -> list[list[dict[str, Any]]]:
         return [await say(client, sender, text) for text in script]
@@ -656,7 +656,7 @@ def test_serve_subprocess(trained_project_dir: Path, real_project: Project, tmp_
 
         status, content_type, page = get(f"{url}/")
         assert (status, content_type) == (200, "text/html")
-        titles = [article.title for article in real_project.knowledge.articles]
+        titles = [article.shown_title for article in real_project.knowledge.articles]
         assert titles
         missing = [title for title in titles if html.escape(title) not in page]
         assert not missing

@@ -287,7 +287,7 @@ class Conversations:
         guesses = []
         for guess in escalation.guesses:
             article = knowledge.for_intent(guess["intent"])
-            summary = {"id": article.id, "title": article.title} if article else None
+            summary = {"id": article.id, "title": article.shown_title} if article else None
             guesses.append({**guess, "article": summary})
         handoff = Handoff(
             sender,

@@ -37,6 +37,7 @@ MailPayload = TypedDict(
 REASONS = {
     "request_human": "vroeg om een medewerker",
     "low_confidence": "de bot begreep de vraag niet",
+    "not_understood": "de bot kon het bericht niet lezen",
     "out_of_scope": "geen artikel over dit onderwerp",
     "not_helped": "het antwoord van de bot hielp niet",
 }

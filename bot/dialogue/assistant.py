@@ -17,6 +17,9 @@ from bot.dialogue.messages import BotMessage, Tracker
 from bot.dialogue.policy import (
     AFFIRM,
     DENY,
+    LOW_CONFIDENCE,
+    NOT_UNDERSTOOD,
+    REPHRASE_REASONS,
     REQUEST_HUMAN,
     SMALLTALK_INTENTS,
     ConversationState,
@@ -122,11 +125,11 @@ class Assistant:
             "source": best.source if best else None,
             "action": decision.kind,
             "article": (
-                {"id": article.id, "title": article.title, "url": article.url}
+                {"id": article.id, "title": article.shown_title, "url": article.url}
                 if decision.kind == "answer" and article
                 else None
             ),
-            "options": [{"id": a.id, "title": a.title} for a in options if a],
+            "options": [{"id": a.id, "title": a.shown_title} for a in options if a],
             "ranking": [
                 {"intent": m.intent, "confidence": round(m.score, 4)} for m in turn.parse.ranking
             ],
@@ -172,12 +175,11 @@ class Assistant:
         if decision.kind == "escalate":
             settings = self.project.settings
             route = choose_route(settings, datetime.now(UTC), agents_online)
-            reason = decision.reason or "low_confidence"
-            if (
-                reason == "low_confidence"
-                and state.low_confidence_count == 0
-                and route.rephrase_first
-            ):
+            reason = decision.reason or LOW_CONFIDENCE
+            # Gibberish always gets a chance to rephrase; an unsure guess where the route
+            # allows it (a mailto link is given at once).
+            may_rephrase = reason == NOT_UNDERSTOOD or route.rephrase_first
+            if reason in REPHRASE_REASONS and state.low_confidence_count == 0 and may_rephrase:
                 # Not understood once: the customer may rephrase, or ask for a colleague.
                 slots.update(handoff_route="offer")
             else:

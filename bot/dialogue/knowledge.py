@@ -3,74 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.config.errors import Problem, ProjectError
-from bot.config.yamlfile import parse_yaml
+from bot.config.yamlfile import YamlDocument, parse_yaml
+from bot.dialogue.article import Article, Edit
 from bot.nlu import ArticleText
 
 FAQ_DIR = "faq"
 REQUIRED_KEYS = ("id", "title", "category", "intents")
-OPTIONAL_KEYS = ("url", "links", "popularity")
+OPTIONAL_KEYS = ("url", "links", "popularity", "excerpt", "next", "edits")
+NEXT_STEPS = ("person",)
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# [text](target) and <autolink>; a "setting:NAME" target is a URL from config.yml's urls.
-MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-AUTOLINK = re.compile(r"<((?:https?://|mailto:)?[^<>\s]+)>")
-
-
-@dataclass(frozen=True)
-class Article:
-    """One helpcenter article.
-
-    Attributes:
-        id: Slug used in payloads, test files and URLs.
-        title: The title exactly as published.
-        category: Helpcenter category.
-        intents: The intents this article answers.
-        body: Article text in Markdown.
-        url: The article's public address, when known.
-        popularity: The helpcenter's reader count label ("enkele", "weinig"), if any.
-        path: The file it was read from.
-    """
-
-    id: str
-    title: str
-    category: str
-    intents: tuple[str, ...]
-    body: str
-    url: str | None
-    popularity: str | None
-    path: Path
-
-    def plain_text(self, urls: Mapping[str, str | None]) -> str:
-        """The body as chat text: links written out so any client can make them clickable.
-
-        Args:
-            urls: config.yml's urls, for links whose target is "setting:NAME".
-        """
-
-        def link(match: re.Match[str]) -> str:
-            text, target = match.group(1), match.group(2)
-            if target.startswith("setting:"):
-                resolved = urls.get(target.removeprefix("setting:"))
-                return f"{text} ({resolved})" if resolved else text
-            target = target.removeprefix("mailto:")
-            if target.removeprefix("https://") == text or target == text:
-                return target
-            return f"{text} ({target})"
-
-        text = MARKDOWN_LINK.sub(link, self.body)
-        return AUTOLINK.sub(lambda m: m.group(1).removeprefix("mailto:"), text)
-
-    def setting_links(self) -> list[str]:
-        """Names of the config.yml urls this article links to."""
-        return [
-            target.removeprefix("setting:")
-            for _, target in MARKDOWN_LINK.findall(self.body)
-            if target.startswith("setting:")
-        ]
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str]:
@@ -120,8 +66,13 @@ def load_article(path: Path) -> Article:
     for key in ("url", "popularity"):
         if meta.get(key) is not None and not isinstance(meta[key], str):
             problems.append(doc.problem((key,), f"{key} must be text or null"))
+    if not isinstance(meta.get("excerpt", False), bool):
+        problems.append(doc.problem(("excerpt",), "excerpt must be true or false"))
+    if meta.get("next") is not None and meta["next"] not in NEXT_STEPS:
+        problems.append(doc.problem(("next",), f"next must be one of {', '.join(NEXT_STEPS)}"))
     if not body:
         problems.append(Problem(path, None, "the article has no text"))
+    edits = _edits(doc, meta.get("edits"), f"{meta.get('title')}\n{body}", problems)
     if problems:
         raise ProjectError(problems)
     return Article(
@@ -133,7 +84,36 @@ def load_article(path: Path) -> Article:
         url=meta.get("url"),
         popularity=meta.get("popularity"),
         path=path,
+        excerpt=meta.get("excerpt", False),
+        next=meta.get("next"),
+        edits=edits,
     )
+
+
+def _edits(
+    doc: YamlDocument, given: Any, published: str, problems: list[Problem]
+) -> tuple[Edit, ...]:
+    """The front matter's wording changes; each must name words the article has."""
+    if given is None:
+        return ()
+    if not isinstance(given, list):
+        problems.append(doc.problem(("edits",), "edits must be a list"))
+        return ()
+    edits = []
+    for index, item in enumerate(given):
+        where = ("edits", index)
+        fields = ("published", "shown", "reason")
+        if not isinstance(item, dict) or set(item) != set(fields):
+            problems.append(doc.problem(where, "an edit has published, shown and reason"))
+        elif not all(isinstance(item[key], str) and item[key].strip() for key in fields):
+            problems.append(doc.problem(where, "an edit's published, shown and reason are text"))
+        elif item["published"] not in published:
+            problems.append(
+                doc.problem(where, f"edit: {item['published']!r} is not in the article")
+            )
+        else:
+            edits.append(Edit(item["published"], item["shown"], item["reason"]))
+    return tuple(edits)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge"})
 AFFIRM, DENY = "affirm", "deny"
 REQUEST_HUMAN = "request_human"
 NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"
+# A message that does not read as Dutch or English: the customer may rephrase first.
+NOT_UNDERSTOOD = "not_understood"
+# The customer gets a chance to rephrase before a person is fetched.
+REPHRASE_REASONS = frozenset({LOW_CONFIDENCE, NOT_UNDERSTOOD})
 # Intents the policy itself handles, so they need neither an article nor a response.
 POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})
 
@@ -118,7 +122,9 @@ class Decision:
         kind: answer, clarify, escalate or smalltalk.
         intent: The intent acted on (the top one, or the article's for an answer).
         options: For clarify: the article intents offered, best first.
-        reason: For escalate: request_human, not_helped, out_of_scope or low_confidence.
+        reason: For escalate: request_human, not_helped, out_of_scope (a clear question
+            no article answers), low_confidence (unsure which article) or
+            not_understood (gibberish).
     """
 
     kind: Kind
@@ -156,7 +162,7 @@ def decide(
     """
     best = parse.best
     if best is None:
-        return Decision("escalate", reason=LOW_CONFIDENCE)
+        return Decision("escalate", reason=NOT_UNDERSTOOD)
     if best.intent == REQUEST_HUMAN and _sure(best, settings.smalltalk_threshold):
         return Decision("escalate", REQUEST_HUMAN, reason=REQUEST_HUMAN)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
@@ -169,7 +175,8 @@ def decide(
     if best.intent in SMALLTALK_INTENTS and _sure(best, settings.smalltalk_threshold):
         return Decision("smalltalk", best.intent)
     if best.intent == OUT_OF_SCOPE:
-        return Decision("escalate", OUT_OF_SCOPE, reason=OUT_OF_SCOPE)
+        reason = OUT_OF_SCOPE if parse.understood else NOT_UNDERSTOOD
+        return Decision("escalate", OUT_OF_SCOPE, reason=reason)
     return Decision("escalate", reason=LOW_CONFIDENCE)
 
 

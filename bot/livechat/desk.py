@@ -75,15 +75,18 @@ class AgentDesk:
         article = project.knowledge.by_id(article_id)
         if article is None:
             raise DeskError(422, "unknown_article", f"no article {article_id!r}")
-        text = f"{article.title}\n\n{article.plain_text(vars(project.settings.urls))}"
-        custom = {"article": {"id": article.id, "title": article.title, "url": article.url}}
+        text = f"{article.shown_title}\n\n{article.plain_text(vars(project.settings.urls))}"
+        custom = {"article": {"id": article.id, "title": article.shown_title, "url": article.url}}
         return await self._send(handoff_id, agent, text, custom)
 
     async def label(self, handoff_id: str, label: str) -> Handoff:
-        """Record which intent the question was (or "new_topic"), for maintainers."""
-        intents = set(self.conversations.assistant.model.intents)
+        """Record which article's intent the question was (or "new_topic"), for
+        maintainers."""
+        intents = self.conversations.assistant.project.knowledge.intents
         if label != NEW_TOPIC and label not in intents:
-            raise DeskError(422, "unknown_label", f"{label!r} is no intent nor {NEW_TOPIC!r}")
+            raise DeskError(
+                422, "unknown_label", f"{label!r} is no article's intent nor {NEW_TOPIC!r}"
+            )
         handoff = await self.get(handoff_id)
         async with self.conversations.locked(handoff.sender):
             handoff = await self.get(handoff_id)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from bot.config.errors import Problem, ProjectError
-from bot.dialogue.knowledge import Article
+from bot.dialogue.article import Article
 from bot.nlu import INTENT_NAME, INTENTS_DIR
 
 INTENTS_LINE = re.compile(r"^intents:\s*\[(?P<names>[^\]]*)\]\s*$", re.MULTILINE)

@@ -44,6 +44,8 @@ def validate_project(project_dir: Path) -> list[Problem]:
         problems += check_coverage(data, knowledge, responses)
     if knowledge is not None and settings is not None:
         problems += check_links(knowledge, settings)
+    if knowledge is not None:
+        problems += check_excerpts(knowledge)
     return problems
 
 
@@ -180,3 +182,19 @@ def check_links(knowledge: KnowledgeBase, settings: Settings) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def check_excerpts(knowledge: KnowledgeBase) -> list[Problem]:
+    """Excerpts without a URL: the customer cannot read the rest, so the answer can only
+    offer a colleague."""
+    return [
+        Problem(
+            article.path,
+            None,
+            "an excerpt without a url: the answer offers a colleague instead of the "
+            "full article; set url to the published article",
+            "warning",
+        )
+        for article in knowledge.articles
+        if article.excerpt and not article.url
+    ]

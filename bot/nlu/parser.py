@@ -79,12 +79,17 @@ class ParseResult:
             which keeps the conversation's language.
         ranking: Candidate intents, best first, at most five.
         entities: Values a button payload carried (Rasa's /intent{...} syntax).
+        understood: False when the top intent is out_of_scope and the message does not
+            read as Dutch or English (gibberish, another language; see
+            `WordAnalyzer.reads_as_language`): the customer may rephrase before a person
+            is fetched.
     """
 
     text: str
     language: Language | None
     ranking: tuple[Match, ...]
     entities: tuple[tuple[str, Any], ...] = ()
+    understood: bool = True
 
     @property
     def best(self) -> Match | None:
@@ -182,7 +187,8 @@ class IntentParser:
             if hit is not None and self._allowed(hit.intent, found):
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
-        return ParseResult(text, language, tuple(ranking[:RANKING_SIZE]))
+        understood = ranking[0].intent != OUT_OF_SCOPE or self._reads_as_language(normalized)
+        return ParseResult(text, language, tuple(ranking[:RANKING_SIZE]), understood=understood)
 
     def _scores(self, text: str, normalized: str) -> Array:
         """Intent probabilities of the message.
@@ -216,6 +222,10 @@ class IntentParser:
         if evidence.names_someone_else(normalized):
             foreign += self.steps.owner_weight
         return words, foreign
+
+    def _reads_as_language(self, normalized: str) -> bool:
+        # out_of_scope's examples include gibberish: being one proves nothing here.
+        return self.evidence is None or self.evidence.analyzer.reads_as_language(normalized)
 
     def _allowed(self, intent: str, found: tuple[set[str], int] | None) -> bool:
         return found is None or self.evidence is None or self.evidence.supported(intent, found[0])

@@ -78,6 +78,14 @@ class WordAnalyzer:
         self._last = ("", ())
         return self
 
+    def reads_as_language(self, text: str) -> bool:
+        """Whether a normalised text reads as Dutch or English to the bot: it has a
+        content word that is an everyday or a domain word, or at least half its words
+        are. Otherwise it is gibberish ("sdfsdf", "xyz 123"), or in another language."""
+        words = [w for w in text.split() if w.isalpha()]
+        known = [w for w in words if w in self.everyday_ or w in self.vocabulary_]
+        return any(w not in STOPWORDS for w in known) or 0 < len(words) <= 2 * len(known)
+
     def words(self, text: str) -> list[str]:
         """The domain words of a normalised text, in order."""
         # The classifier and the domain evidence ask for the same message in a row.

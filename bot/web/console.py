@@ -159,15 +159,13 @@ async def me(request: web.Request, agent: Agent, session: Session) -> web.Respon
 @routes.get("/agent/api/knowledge")
 @agent_api
 async def knowledge(request: web.Request, agent: Agent, session: Session) -> web.Response:
-    """Articles to send and intents to label with."""
-    assistant = request.app[CONVERSATIONS].assistant
+    """Articles to send, and the intents a customer's question can be labelled with: the
+    articles' (small talk, Ja and Nee are no topic of a question)."""
+    knowledge = request.app[CONVERSATIONS].assistant.project.knowledge
     articles = [
-        {"id": a.id, "title": a.title, "intents": list(a.intents)}
-        for a in assistant.project.knowledge.articles
+        {"id": a.id, "title": a.shown_title, "intents": list(a.intents)} for a in knowledge.articles
     ]
-    return web.json_response(
-        {"articles": articles, "intents": sorted(set(assistant.model.intents))}
-    )
+    return web.json_response({"articles": articles, "intents": sorted(knowledge.intents)})
 
 
 @routes.get("/agent/api/handoffs")

@@ -34,7 +34,7 @@ def render_demo(knowledge: KnowledgeBase) -> str:
         excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rsplit(" ", 1)[0]
         suffix = "" if excerpt == text else " …"
         items.append(
-            f"<li><h3>{html.escape(article.title)}</h3><p>{html.escape(excerpt)}{suffix}</p></li>"
+            f"<li><h3>{html.escape(article.shown_title)}</h3><p>{html.escape(excerpt)}{suffix}</p></li>"
         )
     return _template().replace(ARTICLES_MARKER, "\n".join(items))
 

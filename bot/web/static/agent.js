@@ -234,8 +234,9 @@
     ui.article.replaceChildren(el("option", { value: "", text: T.pickArticle }), ...options.map((o) => el("option", o)));
     const labels = (Array.isArray(data.intents) ? data.intents : []).filter((i) => i !== "new_topic")
       .map((i) => ({ value: i, text: intentName(i) })).sort(byText);
+    // A new topic first: the question the bot could not place is most often one.
     ui.label.replaceChildren(el("option", { value: "", text: T.pickLabel }),
-      ...labels.map((o) => el("option", o)), el("option", { value: "new_topic", text: T.newTopic }));
+      el("option", { value: "new_topic", text: T.newTopic }), ...labels.map((o) => el("option", o)));
     if (current && current.handoff) resetPickers(current.handoff);
   }
 
