@@ -5,6 +5,7 @@ and an agent, over the real app with its conversations in a SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import sqlite3
 import statistics
@@ -13,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from http.cookies import Morsel, SimpleCookie
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -559,8 +561,11 @@ async def test_the_livechat_from_queue_to_close(app: Client, anna: Console, bram
     listed = await anna.get("/agent/api/handoffs")
     assert [h["id"] for h in listed["handoffs"]] == [h["id"] for h in queue["handoffs"]]
 
-    # While paused, the bot does not answer; the agents see the message.
-    assert await customer.send(IDEAL) == []
+    # While waiting, the bot does not answer the question; the customer is told it was
+    # passed on, and the agents see it.
+    (receipt,) = await customer.send(IDEAL)
+    assert receipt["text"] == "Uw bericht is doorgegeven. U bent nummer 1 in de wachtrij."
+    assert receipt["custom"]["handoff"] == {"status": "waiting", "position": 1}
     entry = await receive_type(anna_socket, "entry")
     assert entry["handoff_id"] == handoff_id
     assert (entry["entry"]["from"], entry["entry"]["text"]) == ("user", IDEAL)
@@ -714,7 +719,8 @@ async def test_customer_markup_reaches_the_agent_as_plain_json_text(
     await say(app, "klant-html", ASK_HUMAN)
     (handoff,) = await open_handoffs(app)
     await receive_type(socket, "queue")
-    assert await say(app, "klant-html", script) == []
+    (receipt,) = await say(app, "klant-html", script)  # passed on, not answered
+    assert receipt["custom"]["handoff"]["status"] == "waiting"
     entry = await receive_type(socket, "entry")
     assert entry["entry"]["text"] == script
     response = await anna.session.get(f"/agent/api/handoffs/{handoff.id}")
@@ -722,7 +728,8 @@ async def test_customer_markup_reaches_the_agent_as_plain_json_text(
     raw = await response.text()
     assert script in raw  # JSON text, as typed; the console makes it a text node
     detail = await response.json()
-    assert detail["transcript"][-1] == {**detail["transcript"][-1], "text": script}
+    typed = [e for e in detail["transcript"] if e["from"] == "user"][-1]
+    assert typed["text"] == script
     await socket.close()
 
 
@@ -838,6 +845,42 @@ async def test_a_waiting_customer_is_told_when_their_place_in_the_queue_changes(
 # --- restarts ----------------------------------------------------------------------------------
 
 
+async def test_a_customer_who_writes_while_waiting_hears_it_was_passed_on(
+    console_settings: Settings,
+) -> None:
+    patient = dataclasses.replace(console_settings.livechat, email_after_seconds=0.5)
+    settings = dataclasses.replace(console_settings, livechat=patient)
+    await add_agents(database_of(settings))
+    async with serve(settings) as app, console(app, "anna") as anna:
+        socket = await anna.socket()  # an agent online: the livechat is offered
+        await say(app, "klant-wacht-0123456789", IDEAL)
+        await say(app, "klant-wacht-0123456789", "/deny", display="Nee")  # the livechat takes over
+        (receipt,) = await say(app, "klant-wacht-0123456789", "hallo? is daar iemand")
+        assert receipt["text"] == "Uw bericht is doorgegeven. U bent nummer 1 in de wachtrij."
+        assert receipt["custom"]["handoff"] == {"status": "waiting", "position": 1}
+
+        # A long wait: the receipt also says where to e-mail, with the question filled in.
+        await asyncio.sleep(0.6)
+        (later,) = await say(app, "klant-wacht-0123456789", "duurt dit lang?")
+        assert later["text"] == (
+            "Uw bericht is doorgegeven. U bent nummer 1 in de wachtrij. "
+            "Duurt het u te lang? Mail uw vraag dan naar info@pcpatrol.nl."
+        )
+        link = urlsplit(later["custom"]["handoff"]["mailto"])
+        assert (link.scheme, link.path) == ("mailto", "info@pcpatrol.nl")
+        assert parse_qs(link.query)["body"] == [IDEAL]
+
+        # Once a colleague has the conversation, they read along and answer.
+        (handoff,) = await open_handoffs(app)
+        await anna.post(f"/agent/api/handoffs/{handoff.id}/claim")
+        assert await say(app, "klant-wacht-0123456789", "ah, daar bent u") == []
+        texts = [
+            e["text"] for e in await history(app, "klant-wacht-0123456789") if e["from"] == "bot"
+        ]
+        assert receipt["text"] in texts and later["text"] in texts
+        await socket.close()
+
+
 async def test_a_waiting_handoff_and_the_paused_conversation_survive_a_restart(
     console_settings: Settings,
 ) -> None:
@@ -846,13 +889,15 @@ async def test_a_waiting_handoff_and_the_paused_conversation_survive_a_restart(
         socket = await anna.socket()
         replies = await say(first, "klant-herstart", ASK_HUMAN)
         assert escalation_of(replies)["route"] == "livechat"
-        assert await say(first, "klant-herstart", "hallo?") == []
+        (receipt,) = await say(first, "klant-herstart", "hallo?")
+        assert receipt["custom"]["handoff"]["status"] == "waiting"
         (before,) = await open_handoffs(first)
         await socket.close()
 
     async with serve(console_settings) as second:
         # No agent is online yet, but the conversation is still with the people.
-        assert await say(second, "klant-herstart", IDEAL) == []
+        (receipt,) = await say(second, "klant-herstart", IDEAL)
+        assert receipt["custom"]["handoff"] == {"status": "waiting", "position": 1}
         state = await store_of(second).load_state("klant-herstart")
         assert state is not None and state["paused"] and state["handoff_id"] == before.id
         async with console(second, "anna") as anna:

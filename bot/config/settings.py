@@ -87,6 +87,8 @@ class LivechatSettings:
         timezone: IANA zone the hours are in.
         opening_hours: Weekday (monday..sunday) to ranges such as "09:00-17:00".
         closed_days: ISO dates on which the livechat is closed.
+        email_after_seconds: How long a customer waits in the queue before the receipt
+            of a message they write also gives the e-mail address; None never does.
     """
 
     __pydantic_config__ = SECTION
@@ -94,6 +96,7 @@ class LivechatSettings:
     timezone: Text = "Europe/Amsterdam"
     opening_hours: dict[Text, list[Text]] = field(default_factory=dict)
     closed_days: list[Text | Day] = field(default_factory=list)
+    email_after_seconds: Positive | None = 300
 
 
 @dataclass(frozen=True)

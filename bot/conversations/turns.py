@@ -26,6 +26,7 @@ from bot.dialogue.messages import BotMessage, ReplyTo
 from bot.dialogue.policy import ConversationState
 from bot.handoff.model import Handoff, OutboxItem, WebhookPayload
 from bot.handoff.routes import route_named
+from bot.handoff.routes.mailto import mailto_link
 from bot.nlu import Language
 from bot.store import ConversationStore, Event
 from bot.store.cluster import Cluster, Live, LocalCluster
@@ -153,9 +154,20 @@ class Conversations:
             now = time.time()
             if state.paused:
                 user = Event("user", text, {"channel": channel, "display": display}, now)
-                await self.store.save_turn(sender, [user], state.to_slots(), message_id)
+                receipt = await self._receipt(sender, state, now)
+                events, waiting_handoffs = [user], []
+                if receipt is not None:
+                    handoff, reply = receipt
+                    events.append(Event("bot", reply["text"], {"custom": reply["custom"]}, now))
+                    waiting_handoffs.append(handoff)
+                await self.store.save_turn(
+                    sender, events, state.to_slots(), message_id, handoffs=waiting_handoffs
+                )
                 await self._tell_agents(state.handoff_id, user)
-                return []
+                if receipt is None:
+                    return []
+                await self.publish(sender, [receipt[1]], reply_to, state.language)
+                return [receipt[1]]
             online = await self._agents_online()
             # The queue only matters to the livechat route, which needs an agent online.
             waiting = await self.store.list_handoffs(["waiting"], "livechat") if online else []
@@ -193,6 +205,35 @@ class Conversations:
         for place, handoff in enumerate(waiting, start=1):
             if handoff.position != place:
                 await self._tell_position(handoff.id, place)
+
+    async def _receipt(
+        self, sender: str, state: ConversationState, now: float
+    ) -> tuple[Handoff, BotMessage] | None:
+        """What a customer who writes while waiting for a colleague is told, so the
+        queue is not silent: the message was passed on, their place, and after
+        livechat.email_after_seconds where to e-mail instead. None once an agent has
+        the conversation (the agent reads along and answers)."""
+        handoff = await self.store.get_handoff(state.handoff_id) if state.handoff_id else None
+        if handoff is None or handoff.route != "livechat" or handoff.status != "waiting":
+            return None
+        waiting = await self.store.list_handoffs(["waiting"], "livechat")
+        place = next((n for n, h in enumerate(waiting, start=1) if h.id == handoff.id), None)
+        if place is None:
+            return None
+        handoff.position = place
+        project = self.assistant.project
+
+        def say(key: str, **fields: str) -> str:
+            return project.responses.text(key, state.language, **fields)
+
+        text = say("queue_received", position=str(place))
+        status: dict[str, Any] = {"status": "waiting", "position": place}
+        patience = project.settings.livechat.email_after_seconds
+        if patience is not None and now - handoff.created_at >= patience:
+            email = project.settings.escalation.email
+            text = f"{text} {say('queue_email_instead', email=email)}"
+            status["mailto"] = mailto_link(say, email, handoff.question)
+        return handoff, {"recipient_id": sender, "text": text, "custom": {"handoff": status}}
 
     async def _tell_position(self, handoff_id: str, place: int) -> None:
         handoff = await self.store.get_handoff(handoff_id)

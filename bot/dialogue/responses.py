@@ -32,6 +32,8 @@ REQUIRED = (
     "escalate_low_confidence",
     "escalate_low_confidence_again",
     "escalate_not_understood",
+    "queue_received",
+    "queue_email_instead",
     "escalate_out_of_scope",
     "escalate_request_human",
     "escalate_not_helped",

@@ -24,6 +24,9 @@ class MailtoLink(HandoffRoute):
 
     def offer(self, say: Say, settings: Settings, question: str, position: int | None) -> Offer:
         email = settings.escalation.email
-        subject = quote(say("mailto_subject"))
-        link = f"mailto:{email}?subject={subject}&body={quote(question)}"
-        return Offer(say("route_email", email=email), {"mailto": link})
+        return Offer(say("route_email", email=email), {"mailto": mailto_link(say, email, question)})
+
+
+def mailto_link(say: Say, email: str, question: str) -> str:
+    """A link that opens the customer's mail program with the question filled in."""
+    return f"mailto:{email}?subject={quote(say('mailto_subject'))}&body={quote(question)}"

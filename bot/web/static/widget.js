@@ -222,7 +222,9 @@
     if (article && typeof article.url === "string" && /^https?:\/\//i.test(article.url)) {
       actions.push(el("a", { class: "pcp-action", href: article.url, target: "_blank", rel: "noopener noreferrer", text: T.readMore }));
     }
-    const mailto = message.custom && message.custom.escalation && message.custom.escalation.mailto;
+    // A handoff gives a mailto link at once; a long wait in the queue gives one later.
+    const custom = message.custom || {};
+    const mailto = (custom.escalation && custom.escalation.mailto) || (custom.handoff && custom.handoff.mailto);
     if (typeof mailto === "string" && /^mailto:/i.test(mailto)) {
       actions.push(el("a", { class: "pcp-action pcp-action--mail", href: mailto, text: T.mail }));
     }
