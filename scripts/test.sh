@@ -3,10 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian packages the tests use: Chromium for the browser tests (driven through Playwright,
-# never `playwright install`) and redis-server for the several-instances tests.
+# never `playwright install`), redis-server for the several-instances tests, and npm for
+# axe-core.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "The tests need: sudo apt-get install ${missing[*]}" >&2
@@ -16,6 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 bash scripts/install.sh test
+# axe-core for the browser tests' accessibility checks, from npm into a local cache: the
+# tests inject it into the page themselves (no CDN).
+npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@4.14.1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -26,9 +26,12 @@
   const BACKOFF_MIN = 500;
   const BACKOFF_MAX = 8000;
 
-  // Dutch interface text. ASCII escapes only: a host page without a UTF-8 charset would
-  // otherwise decode this file wrongly ("\u2026" is the ellipsis).
-  const T = {
+  // Interface text in the conversation's language (the server names it with the greeting
+  // and with each reply; Dutch until the customer has written). ASCII escapes only: a host
+  // page without a UTF-8 charset would otherwise decode this file wrongly ("\u2026" is the
+  // ellipsis).
+  const TEXTS = {};
+  TEXTS.nl = {
     open: "Open de chat",
     openUnread: "Open de chat (nieuw bericht)",
     close: "Sluit de chat",
@@ -45,7 +48,33 @@
     you: "U:",
     bot: "Assistent:",
     colleague: "(medewerker)",
+    readOn: "Lees meer",
+    readLess: "Lees minder",
   };
+  TEXTS.en = {
+    open: "Open the chat",
+    openUnread: "Open the chat (new message)",
+    close: "Close the chat",
+    intro: "Hello! I am PC Patrol's digital assistant. Ask your question and I will look up the answer for you.",
+    typing: "The assistant is typing\u2026",
+    offline: "Connection lost. Reconnecting\u2026",
+    placeholder: "Ask your question\u2026",
+    inputLabel: "Your message",
+    send: "Send",
+    mail: "E-mail your question",
+    readMore: "Read the article",
+    refused: "This message could not be processed.",
+    slowDown: "You are sending many messages in a row. Your message will be sent shortly.",
+    you: "You:",
+    bot: "Assistant:",
+    colleague: "(staff)",
+    readOn: "Read more",
+    readLess: "Read less",
+  };
+  let T = TEXTS.nl;
+  // An answer longer than this collapses to its first lines, so the question after it
+  // ("Heeft dit antwoord u geholpen?") is in view without scrolling.
+  const LONG_ANSWER = 420;
 
   function validColor(value) {
     return value && window.CSS && CSS.supports("color", value) ? value : null;
@@ -111,6 +140,15 @@
   // URLs and e-mail addresses become links; everything else stays a text node.
   const LINK_RE = /\bhttps?:\/\/[^\s<>"']+|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 
+  // A long URL may wrap after a slash, dot, question mark, ampersand or equals sign,
+  // never in the middle of a word.
+  function breakable(url) {
+    const parts = [];
+    for (const piece of url.split(/(?<=[/.?&=])/)) parts.push(piece, el("wbr"));
+    parts.pop();
+    return parts;
+  }
+
   function linkify(text) {
     const frag = document.createDocumentFragment();
     let last = 0;
@@ -123,7 +161,7 @@
       frag.append(text.slice(last, match.index));
       const isUrl = /^https?:\/\//i.test(found);
       frag.append(isUrl
-        ? el("a", { href: found, target: "_blank", rel: "noopener noreferrer", text: found })
+        ? el("a", { href: found, target: "_blank", rel: "noopener noreferrer" }, ...breakable(found))
         : el("a", { href: "mailto:" + found, text: found }));
       last = match.index + found.length;
     }
@@ -151,6 +189,7 @@
   const typing = el("div", { class: "pcp-typing", hidden: true },
     el("span", { class: "pcp-dots", "aria-hidden": "true" }, el("span"), el("span"), el("span")),
     el("span", { class: "pcp-typing-text", text: T.typing }));
+  const typingText = typing.querySelector(".pcp-typing-text");
   const scroller = el("div", { class: "pcp-scroll" },
     el("div", { class: "pcp-msg pcp-msg--bot pcp-intro" }, intro),
     log, typing);
@@ -159,9 +198,10 @@
     class: "pcp-input", rows: "1", maxlength: String(MAX_LENGTH),
     placeholder: T.placeholder, "aria-label": T.inputLabel, autocomplete: "off",
   });
-  const sendBtn = el("button", { type: "submit", class: "pcp-send" }, icon(ICON_SEND, "pcp-icon-send"), el("span", { class: "pcp-send-text", text: T.send }));
+  const sendText = el("span", { class: "pcp-send-text", text: T.send });
+  const sendBtn = el("button", { type: "submit", class: "pcp-send" }, icon(ICON_SEND, "pcp-icon-send"), sendText);
   const form = el("form", { class: "pcp-form" }, input, sendBtn);
-  const panel = el("div", { id: "pcp-panel", class: "pcp-panel", role: "dialog", "aria-label": TITLE, hidden: true },
+  const panel = el("div", { id: "pcp-panel", class: "pcp-panel", role: "dialog", "aria-modal": "true", "aria-label": TITLE, hidden: true },
     el("div", { class: "pcp-header" }, el("h2", { class: "pcp-title", text: TITLE }), closeBtn),
     scroller, status, form);
   root.append(panel, launcher);
@@ -200,14 +240,31 @@
     return msg;
   }
 
+  // A long article shows its first lines and a "Lees meer" button that unfolds the rest.
+  function collapse(bubble, content) {
+    content.id = "pcp-body-" + newId();
+    content.classList.add("pcp-collapsed");
+    const more = el("button", {
+      type: "button", class: "pcp-more", "aria-expanded": "false", "aria-controls": content.id, text: T.readOn,
+    });
+    more.addEventListener("click", () => {
+      const open = content.classList.toggle("pcp-collapsed") === false;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? T.readLess : T.readOn;
+    });
+    bubble.append(more);
+  }
+
   function renderBot(message, buttonsActive) {
     const bubble = el("div", { class: "pcp-bubble" });
     const text = String(message.text || "");
     const article = message.custom && message.custom.article;
     // An answer starts with the article's title: show it as a heading of the bubble.
     if (article && article.title && text.startsWith(article.title)) {
-      bubble.append(el("strong", { class: "pcp-article-title", text: article.title }),
-        linkify(text.slice(article.title.length).replace(/^\s+/, "")));
+      const body = text.slice(article.title.length).replace(/^\s+/, "");
+      const content = el("div", { class: "pcp-article-body" }, linkify(body));
+      bubble.append(el("strong", { class: "pcp-article-title", text: article.title }), content);
+      if (body.length > LONG_ANSWER) collapse(bubble, content);
     } else {
       bubble.append(linkify(text));
     }
@@ -348,6 +405,7 @@
     switch (frame.type) {
       case "welcome": {
         if (typeof frame.sender === "string") store("localStorage", SENDER_KEY, frame.sender);
+        setLanguage(frame.language);
         ready = true;
         backoff = BACKOFF_MIN;
         status.hidden = true;
@@ -378,6 +436,7 @@
       }
       case "messages": {
         setTyping(false);
+        setLanguage(frame.language);
         const messages = Array.isArray(frame.messages) ? frame.messages : [];
         const question = frame.reply_to;
         if (question && typeof question.text === "string" && !shown.has(question.id)) {
@@ -436,6 +495,41 @@
     launcher.setAttribute("aria-label", on ? T.openUnread : T.open);
   }
 
+  // The widget's own words follow the conversation's language.
+  function setLanguage(language) {
+    const texts = TEXTS[language];
+    if (!texts || texts === T) return;
+    T = texts;
+    root.lang = language;
+    markUnread(launcher.classList.contains("pcp-unread"));
+    closeBtn.setAttribute("aria-label", T.close);
+    closeBtn.title = T.close;
+    typingText.textContent = T.typing;
+    status.textContent = T.offline;
+    input.placeholder = T.placeholder;
+    input.setAttribute("aria-label", T.inputLabel);
+    sendText.textContent = T.send;
+    for (const more of log.querySelectorAll(".pcp-more")) {
+      more.textContent = more.getAttribute("aria-expanded") === "true" ? T.readLess : T.readOn;
+    }
+  }
+
+  // The open panel is a dialog: Tab and Shift+Tab go round inside it.
+  function keepFocusInside(event) {
+    const inside = [...panel.querySelectorAll("button, a[href], textarea")]
+      .filter((node) => !node.disabled && node.getClientRects().length);
+    if (!inside.length) return;
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   function show(on) {
     panel.hidden = !on;
     root.classList.toggle("pcp-is-open", on);
@@ -466,6 +560,7 @@
   closeBtn.addEventListener("click", close);
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") { event.preventDefault(); close(); }
+    else if (event.key === "Tab") keepFocusInside(event);
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
