@@ -21,6 +21,12 @@ bash scripts/install.sh test
 # axe-core for the browser tests' accessibility checks, from npm into a local cache: the
 # tests inject it into the page themselves (no CDN).
 npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@4.14.1
+# rasa-webchat's published bundle, for the socket.io channel's browser test: the package
+# alone (npm pack), without the build tools it lists as dependencies.
+if [ ! -f .cache/webchat/package/lib/index.js ]; then
+  mkdir -p .cache/webchat
+  (cd .cache/webchat && npm pack --silent rasa-webchat@1.0.1 >/dev/null && tar xzf rasa-webchat-1.0.1.tgz)
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -27,6 +27,7 @@ from handoff_helpers import (
 )
 from helpers import REST_WEBHOOK, run_cli
 from processes import ServerProcess, project_with_config, running
+from test_socketio import RasaWidget, texts
 
 # Messages the bot does not understand: the first offers a colleague, the second hands over.
 UNCLEAR = ("???", "?!?")
@@ -176,3 +177,23 @@ async def say_rest(session: Any, sender: str, text: str) -> list[dict[str, Any]]
     assert response.status == 200, await response.text()
     replies: list[dict[str, Any]] = await response.json()
     return replies
+
+
+async def test_a_rasa_webchat_customer_on_one_instance_hears_the_agent_on_the_other(
+    instances: tuple[ServerProcess, ServerProcess], anna: Console
+) -> None:
+    first, _ = instances
+    agent_socket = await anna.socket()
+    widget = RasaWidget(first)  # type: ignore[arg-type]  # has make_url
+    await widget.connect()
+    await widget.start_session()
+    assert "u bent nummer 1 in de wachtrij" in texts(await widget.say(ASK_HUMAN))
+    queue = await receive_until(agent_socket, lambda f: f["type"] == "queue" and f["handoffs"])
+    (waiting,) = queue["handoffs"]
+
+    await anna.post(f"/agent/api/handoffs/{waiting['id']}/claim")
+    assert texts(await widget.utterances()) == f"{AGENTS['anna']} helpt u nu verder."
+    await anna.post(f"/agent/api/handoffs/{waiting['id']}/reply", {"text": "Daar ben ik."})
+    assert await widget.utterances() == [{"text": "Daar ben ik."}]
+    await widget.close()
+    await agent_socket.close()

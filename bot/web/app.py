@@ -34,6 +34,7 @@ from bot.web.keys import (
     SOCKETS,
     THROTTLE,
 )
+from bot.web.rasa_socketio import RasaSocketIO
 
 
 def create_app(settings: Settings, assistant: Assistant | None = None) -> web.Application:
@@ -70,6 +71,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> web.Ap
     app.add_routes(pages.routes)
     app.add_routes(console.routes)
     app.add_routes(admin.routes)
+    RasaSocketIO(app)  # Rasa's socket.io channel at /socket.io, for Rasa's widgets
     return app
 
 

@@ -27,7 +27,7 @@ CORS_PATHS: dict[str, str] = {
     "/conversations/{sender}/history": "GET",
 }
 # Where limits.allowed_origins count besides the bot's own origin.
-CROSS_SITE = frozenset({*CORS_PATHS, "/ws"})
+CROSS_SITE = frozenset({*CORS_PATHS, "/ws", "/socket.io/"})
 # Never cross-origin, whatever the method.
 OWN_SITE_ONLY = ("/agent", "/admin")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
