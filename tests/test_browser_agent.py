@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import CHROMIUM
@@ -24,17 +25,27 @@ PASSWORD = "een-lang-wachtwoord"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 
 
-@pytest.fixture
-async def server(trained_project_dir: Path, tmp_path: Path) -> AsyncIterator[Server]:
-    running = Server(trained_project_dir, tmp_path / "conversations.sqlite3")
+async def livechat_server(project: Path, database: Path, **livechat: Any) -> Server:
+    """A server (not started) with the livechat open all week and the agent Jan.
+
+    Args:
+        livechat: Further livechat settings, such as email_after_seconds.
+    """
+    running = Server(project, database)
     running.settings = dataclasses.replace(
         running.settings,
-        livechat=LivechatSettings(opening_hours=ALWAYS_OPEN),
+        livechat=LivechatSettings(opening_hours=ALWAYS_OPEN, **livechat),
         agents=AgentSettings(secure_cookies=False),
     )
     store = await open_store(running.settings)
     await store.save_agent(Agent("jan", "Jan", hash_password(PASSWORD)))
     await store.close()
+    return running
+
+
+@pytest.fixture
+async def server(trained_project_dir: Path, tmp_path: Path) -> AsyncIterator[Server]:
+    running = await livechat_server(trained_project_dir, tmp_path / "conversations.sqlite3")
     await running.start()
     yield running
     await running.stop()

@@ -7,7 +7,6 @@ inject axe-core from npm (installed by scripts/test.sh into .cache/axe, never a 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,11 +15,7 @@ import pytest
 from helpers import CHROMIUM, REPO
 from playwright.async_api import Browser, Page, expect
 from test_browser import Server, ask, open_chat
-from test_browser_agent import ALWAYS_OPEN, log_in
-
-from bot.config.settings import AgentSettings, LivechatSettings
-from bot.livechat.accounts import hash_password
-from bot.store import Agent, open_store
+from test_browser_agent import livechat_server, log_in
 
 AXE = REPO / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 375, "height": 700}
@@ -33,17 +28,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium i
 
 @pytest.fixture
 async def livechat(trained_project_dir: Path, tmp_path: Path) -> AsyncIterator[Server]:
-    """The livechat open all week, with the agent Jan; he waits before claiming only
-    `email_after_seconds` (1 s), so a test sees the e-mail offer of a long wait."""
-    running = Server(trained_project_dir, tmp_path / "conversations.sqlite3")
-    running.settings = dataclasses.replace(
-        running.settings,
-        livechat=LivechatSettings(opening_hours=ALWAYS_OPEN, email_after_seconds=1),
-        agents=AgentSettings(secure_cookies=False),
-    )
-    store = await open_store(running.settings)
-    await store.save_agent(Agent("jan", "Jan", hash_password("een-lang-wachtwoord")))
-    await store.close()
+    """The livechat open all week with the agent Jan; a wait counts as long after 1 s
+    (livechat.email_after_seconds), so a test sees the e-mail offer."""
+    database = tmp_path / "conversations.sqlite3"
+    running = await livechat_server(trained_project_dir, database, email_after_seconds=1)
     await running.start()
     yield running
     await running.stop()
@@ -256,6 +244,7 @@ async def test_keyboard_only_focus_stays_in_the_panel_and_escape_returns_it(
     await page.get_by_role("button", name="Ja", exact=True).focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("button", name="Ja", exact=True)).to_be_disabled()
+    await expect(box).to_be_focused()  # back in the message box, not lost on the page
 
     await page.keyboard.press("Escape")
     await expect(panel).to_be_hidden()

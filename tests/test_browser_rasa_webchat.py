@@ -17,11 +17,7 @@ from aiohttp import web
 from helpers import CHROMIUM, REPO, free_port
 from playwright.async_api import Browser, Page, expect
 from test_browser import Server
-from test_browser_agent import ALWAYS_OPEN, PASSWORD, log_in
-
-from bot.config.settings import AgentSettings, LivechatSettings
-from bot.livechat.accounts import hash_password
-from bot.store import Agent, open_store
+from test_browser_agent import livechat_server, log_in
 
 WEBCHAT = REPO / ".cache" / "webchat" / "package" / "lib" / "index.js"
 IDEAL_TITLE = "Kan ik mijn facturen ook met iDEAL betalen?"
@@ -37,16 +33,9 @@ PAGE = """<!doctype html>
 
 @pytest.fixture
 async def bot(trained_project_dir: Path, tmp_path: Path) -> AsyncIterator[Server]:
-    """The bot with the livechat open and the agent Jan; pages of the test's site allowed."""
-    running = Server(trained_project_dir, tmp_path / "conversations.sqlite3")
-    running.settings = dataclasses.replace(
-        running.settings,
-        livechat=LivechatSettings(opening_hours=ALWAYS_OPEN),
-        agents=AgentSettings(secure_cookies=False),
-    )
-    store = await open_store(running.settings)
-    await store.save_agent(Agent("jan", "Jan", hash_password(PASSWORD)))
-    await store.close()
+    """The bot with the livechat open and the agent Jan, started by `site`, which allows
+    its pages."""
+    running = await livechat_server(trained_project_dir, tmp_path / "conversations.sqlite3")
     yield running
     await running.stop()
 

@@ -296,6 +296,7 @@
           for (const other of group.querySelectorAll("button")) other.disabled = true;
           reply.classList.add("pcp-chosen");
           send(String(b.payload || title), title);
+          input.focus(); // the pressed button is disabled now: keep the keyboard in the panel
         });
         group.append(reply);
       }
