@@ -1,5 +1,5 @@
 """The pcpatrol-bot command: ask, chat, serve, train, validate, evaluate, review,
-new-intent, agents, forget."""
+new-intent, agents, forget, report."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli import agents, conversation, evaluate, maintenance, privacy
+from bot.cli import agents, conversation, evaluate, maintenance, privacy, report
 from bot.config.errors import ProjectError
 from bot.privacy import logs
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.register(command)
     agents.register(command)
     evaluate.register(command)
+    report.register(command)
     return parser
 
 

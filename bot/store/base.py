@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from bot.handoff.model import Handoff, OutboxItem
 
@@ -190,6 +190,37 @@ class ReviewQuery(Protocol):
         ...
 
 
+class TurnRow(NamedTuple):
+    """A customer message ("user") or the bot's action ("action") as the insights read
+    it: a plain tuple, as a database row is, so a period of 100,000 conversations is
+    read without building an Event per row."""
+
+    sender: str
+    kind: str
+    text: str | None
+    time: float
+    language: str | None
+    action: str | None  # what the bot did: answer, clarify, escalate, smalltalk, ...
+    intent: str | None
+    reason: str | None
+    options: tuple[str, ...]  # a "Bedoelt u ...?"'s options
+    ranked: tuple[str, ...]  # a message's three best intents
+
+
+class InsightsQuery(Protocol):
+    """What the support team's insights read (bot/insights): a period's turns and
+    handoffs."""
+
+    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
+        """The customer messages and the bot's actions of [since, until), each
+        conversation's together and in order."""
+        ...
+
+    async def handoffs_between(self, since: float, until: float) -> list[Handoff]:
+        """The handoffs created in [since, until), oldest first."""
+        ...
+
+
 class ConversationStore(
     ConversationLog,
     HandoffStore,
@@ -198,6 +229,7 @@ class ConversationStore(
     SessionStore,
     ErasureStore,
     ReviewQuery,
+    InsightsQuery,
     Protocol,
 ):
     """Keeps conversations, handoffs, the outbox and agents: every subject above, in one

@@ -21,7 +21,7 @@ from bot.privacy.retention import RetentionJob
 from bot.store import open_store
 from bot.store.ratelimit import MemoryRateLimiter
 from bot.store.redis import RedisCluster, RedisRateLimiter, RedisStore
-from bot.web import admin, console, pages, rest, security, websocket
+from bot.web import admin, console, insights, pages, rest, security, websocket
 from bot.web.errors import error_middleware
 from bot.web.keys import (
     CONVERSATIONS,
@@ -70,6 +70,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> web.Ap
     app.add_routes(websocket.routes)
     app.add_routes(pages.routes)
     app.add_routes(console.routes)
+    app.add_routes(insights.routes)
     app.add_routes(admin.routes)
     RasaSocketIO(app)  # Rasa's socket.io channel at /socket.io, for Rasa's widgets
     return app

@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from bot.handoff.model import Handoff, OutboxItem
-from bot.store.base import Event
+from bot.store.base import Event, TurnRow
 from bot.store.redis.client import members, text
 from bot.store.redis.records import dump, event_record, parse_event
 from bot.store.redis.transactions import RedisStoreBase, begin
@@ -22,6 +22,9 @@ from bot.store.redis.transactions import RedisStoreBase, begin
 OFFERED_KEPT = 10_000
 # history() reads a conversation backwards in pages of at least this many events.
 HISTORY_PAGE = 64
+# Conversations whose events one round trip reads, for a period's insights.
+EVENTS_BATCH = 500
+INSIGHT_KINDS = frozenset({"user", "action"})
 
 
 class RedisConversationLog(RedisStoreBase):
@@ -105,6 +108,23 @@ class RedisConversationLog(RedisStoreBase):
             end = start - 1
         return newest_first[:limit][::-1]
 
+    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
+        # Conversations whose last event is at or after `since`: the others have none.
+        senders = members(await self.client.zrangebyscore(self.keys.conversations, since, "+inf"))
+        found: list[TurnRow] = []
+        for start in range(0, len(senders), EVENTS_BATCH):
+            batch = senders[start : start + EVENTS_BATCH]
+            async with self.client.pipeline(transaction=False) as pipe:
+                for sender in batch:
+                    pipe.lrange(self.keys.conversation(sender, "events"), 0, -1)
+                lists = await pipe.execute()
+            for sender, records in zip(batch, lists, strict=True):
+                for record in records:
+                    event = parse_event(text(record))
+                    if event.kind in INSIGHT_KINDS and since <= event.time < until:
+                        found.append(turn_row(sender, event))
+        return found
+
     async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
         if limit <= 0:
             return []
@@ -130,3 +150,20 @@ def _offered_entries(sender: str, events: Sequence[Event]) -> list[tuple[str, fl
             member = dump([sender, before.text, before.time, secrets.token_hex(4)])
             entries.append((member, before.time))
     return entries
+
+
+def turn_row(sender: str, event: Event) -> TurnRow:
+    """A stored event as the insights read it."""
+    data = event.data
+    return TurnRow(
+        sender,
+        event.kind,
+        event.text,
+        event.time,
+        data.get("language"),
+        data.get("kind"),
+        data.get("intent"),
+        data.get("reason"),
+        tuple(data.get("options") or ()),
+        tuple(m["intent"] for m in (data.get("ranking") or [])[:3]),
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from bot.handoff.model import Handoff, OutboxItem
-from bot.store.base import Event
+from bot.store.base import Event, TurnRow
 from bot.store.sqlite.rows import dump, write_delivery, write_handoff
 from bot.store.sqlite.writer import SqliteStoreBase
 
@@ -92,6 +92,39 @@ class SqliteConversationLog(SqliteStoreBase):
             limit,
         )
         return [Event(k, text, json.loads(data), t, mid) for k, text, data, t, mid in rows[::-1]]
+
+    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
+        # SQLite picks the few fields out of each event's JSON: decoding whole events
+        # (rankings included) in Python cost most of the insights page's time.
+        rows = await self._all(
+            "SELECT sender_id, kind, text, created_at, json_extract(data, '$.language'),"
+            " json_extract(data, '$.kind'), json_extract(data, '$.intent'),"
+            " json_extract(data, '$.reason'), json_extract(data, '$.options'),"
+            " json_extract(data, '$.ranking[0].intent'),"
+            " json_extract(data, '$.ranking[1].intent'),"
+            " json_extract(data, '$.ranking[2].intent')"
+            " FROM events WHERE created_at >= ? AND created_at < ?"
+            " AND kind IN ('user', 'action') ORDER BY sender_id, id",
+            since,
+            until,
+        )
+        return [
+            TurnRow(
+                sender,
+                kind,
+                text,
+                moment,
+                language,
+                action,
+                intent,
+                reason,
+                tuple(json.loads(options)) if options else (),
+                tuple(best for best in ranked if best),
+            )
+            for sender, kind, text, moment, language, action, intent, reason, options, *ranked in (
+                rows
+            )
+        ]
 
     async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
         rows = await self._all(

@@ -27,6 +27,15 @@ class SqliteHandoffs(SqliteStoreBase):
         row = await self._one("SELECT data FROM handoffs WHERE id = ?", handoff_id)
         return Handoff(**json.loads(row[0])) if row else None
 
+    async def handoffs_between(self, since: float, until: float) -> list[Handoff]:
+        rows = await self._all(
+            "SELECT data FROM handoffs WHERE created_at >= ? AND created_at < ?"
+            " ORDER BY created_at, id",
+            since,
+            until,
+        )
+        return [Handoff(**json.loads(row[0])) for row in rows]
+
     async def list_handoffs(
         self, statuses: Sequence[str], route: str | None = None
     ) -> list[Handoff]:

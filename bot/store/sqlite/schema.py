@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS events (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_sender ON events (sender_id, id);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_message_id
     ON events (sender_id, message_id) WHERE message_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS handoffs (
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS handoffs (
 );
 CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, created_at);
 CREATE INDEX IF NOT EXISTS handoffs_by_sender ON handoffs (sender_id);
+CREATE INDEX IF NOT EXISTS handoffs_by_time ON handoffs (created_at);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
