@@ -10,17 +10,14 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from rapidfuzz import fuzz
-
 from bot.dialogue.knowledge import KnowledgeBase
 from bot.handoff.model import NEW_TOPIC, Handoff
-from bot.maintenance.review import SIMILAR
-from bot.nlu.normalize import normalize
+from bot.maintenance.review import similar_groups
 from bot.store.base import TurnRow
 
 # How many groups of unanswered questions, and articles to rewrite, are shown.
@@ -83,12 +80,12 @@ class ArticleFigures:
 
 @dataclass
 class UnansweredGroup:
-    """Similar escalated messages: how often, the words of the first, the closest intent."""
+    """Similar escalated messages: the words of the first, its closest article intent,
+    and how many."""
 
     text: str
-    count: int
     closest: str
-    reasons: Counter[str] = field(default_factory=Counter)
+    count: int
 
 
 @dataclass
@@ -172,7 +169,7 @@ def compute(
     article_of = {intent: a.id for a in knowledge.articles for intent in a.intents}
     clarify_taken: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    escalated: list[tuple[str, str, str]] = []  # text, reason, closest article intent
+    escalated: list[tuple[str, str]] = []  # text, closest article intent
     handed = {h.sender for h in handoffs}
     totals = Bucket()
     offers = 0
@@ -209,7 +206,7 @@ def compute(
                 text = last_user.text or ""
                 if text and not text.startswith("/"):
                     closest = next((i for i in last_user.ranked if i in article_of), "")
-                    escalated.append((text, str(reason), closest))
+                    escalated.append((text, closest))
         if walk.started is None:
             continue  # only the bot or an agent spoke in the period
         resolved = walk.answered and not walk.said_no and not walk.handed_over
@@ -252,16 +249,7 @@ def _taken(kind: str | None, intent: str | None, options: tuple[str, ...]) -> st
     return "none"
 
 
-def _groups(escalated: list[tuple[str, str, str]]) -> list[UnansweredGroup]:
+def _groups(escalated: list[tuple[str, str]]) -> list[UnansweredGroup]:
     """Escalated messages grouped by similarity as `review` groups them, largest first."""
-    groups: list[tuple[str, UnansweredGroup]] = []
-    for text, reason, closest in escalated:
-        key = normalize(text)
-        home = next((g for k, g in groups if fuzz.token_set_ratio(key, k) >= SIMILAR), None)
-        if home is None:
-            home = UnansweredGroup(text, 0, closest)
-            groups.append((key, home))
-        home.count += 1
-        home.reasons[reason] += 1
-    ranked = sorted((g for _, g in groups), key=lambda g: -g.count)
-    return ranked[:TOP_GROUPS]
+    groups = similar_groups([text for text, _ in escalated])
+    return [UnansweredGroup(*escalated[g[0]], len(g)) for g in groups[:TOP_GROUPS]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -89,19 +90,25 @@ async def collect(
     return _group(items)
 
 
-def _group(items: list[ReviewItem]) -> list[ReviewGroup]:
-    groups: list[ReviewGroup] = []
-    for item in items:
-        key = normalize(item.text)
-        home = next(
-            (g for g in groups if fuzz.token_set_ratio(key, normalize(g.items[0].text)) >= SIMILAR),
-            None,
-        )
+def similar_groups(texts: Sequence[str]) -> list[list[int]]:
+    """The indexes of `texts` grouped by similarity to each group's first text, largest
+    group first (ties in order of their first text)."""
+    groups: list[tuple[str, list[int]]] = []
+    for index, text in enumerate(texts):
+        key = normalize(text)
+        home = next((g for first, g in groups if fuzz.token_set_ratio(key, first) >= SIMILAR), None)
         if home is None:
-            home = ReviewGroup()
-            groups.append(home)
-        home.items.append(item)
-    groups.sort(key=lambda g: -len(g.items))
+            home = []
+            groups.append((key, home))
+        home.append(index)
+    return sorted((g for _, g in groups), key=lambda g: -len(g))
+
+
+def _group(items: list[ReviewItem]) -> list[ReviewGroup]:
+    groups = [
+        ReviewGroup([items[i] for i in group])
+        for group in similar_groups([item.text for item in items])
+    ]
     number = 0
     for group in groups:
         for item in group.items:
