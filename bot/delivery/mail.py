@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from bot.config.settings import Settings
-from bot.handoff.model import Handoff
+from bot.handoff.model import REASON_TEXTS, Handoff
 from bot.store import Event
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -32,15 +32,6 @@ MailPayload = TypedDict(
         "date": str,
     },
 )
-
-
-REASONS = {
-    "request_human": "vroeg om een medewerker",
-    "low_confidence": "de bot begreep de vraag niet",
-    "not_understood": "de bot kon het bericht niet lezen",
-    "out_of_scope": "geen artikel over dit onderwerp",
-    "not_helped": "het antwoord van de bot hielp niet",
-}
 
 
 def compose(settings: Settings, handoff: Handoff, transcript: list[Event]) -> MailPayload:
@@ -64,7 +55,7 @@ def compose(settings: Settings, handoff: Handoff, transcript: list[Event]) -> Ma
             "Een klant stelde via de chat een vraag die de bot niet kon beantwoorden.",
             "",
             f"E-mailadres van de klant: {handoff.customer_email}",
-            f"Reden: {REASONS.get(handoff.reason, handoff.reason)}",
+            f"Reden: {REASON_TEXTS.get(handoff.reason, handoff.reason)}",
             f"Tijd: {_local(handoff.created_at)}",
             "",
             "Vraag:",

@@ -13,7 +13,8 @@ from .sweep import SweepRow, format_threshold
 DPI = 100
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """A figure as PNG, drawn by the Agg canvas (no pyplot, no global backend)."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
@@ -42,7 +43,7 @@ def confusion_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title:
             if count:
                 colour = "white" if shares[i][j] > 0.5 else "black"
                 axes.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def confidence_png(right: Sequence[float], wrong: Sequence[float], title: str) -> bytes:
@@ -62,7 +63,7 @@ def confidence_png(right: Sequence[float], wrong: Sequence[float], title: str) -
     axes.set_ylabel("messages")
     axes.set_title(title)
     axes.legend()
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def sweep_png(
@@ -124,4 +125,4 @@ def sweep_png(
             markersize=14,
             color="#2a6fb0",
         )
-    return _png(figure)
+    return png_bytes(figure)

@@ -15,6 +15,14 @@ HandoffStatus = Literal["waiting", "assigned", "closed"]
 # The name of one of bot.handoff.routes: livechat, email, mailto.
 Route = str
 NEW_TOPIC = "new_topic"
+# Why the bot handed over, as the handoff mail and the insights say it.
+REASON_TEXTS = {
+    "request_human": "vroeg om een medewerker",
+    "low_confidence": "de bot begreep de vraag niet",
+    "not_understood": "de bot kon het bericht niet lezen",
+    "out_of_scope": "geen artikel over dit onderwerp",
+    "not_helped": "het antwoord van de bot hielp niet",
+}
 
 
 class HandoffJson(TypedDict):

@@ -11,18 +11,11 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from bot.handoff.model import NEW_TOPIC
+from bot.handoff.model import NEW_TOPIC, REASON_TEXTS
 from bot.insights.figures import Insights
 
 PERIODS = {"7d": "7 dagen", "30d": "30 dagen", "90d": "90 dagen", "365d": "een jaar"}
 BY = {"day": "per dag", "week": "per week"}
-REASONS = {
-    "request_human": "vroeg om een medewerker",
-    "out_of_scope": "geen artikel over dit onderwerp",
-    "low_confidence": "de bot was niet zeker",
-    "not_understood": "de bot begreep het bericht niet",
-    "not_helped": "het antwoord hielp niet (Nee)",
-}
 ROUTES = {"livechat": "livechat", "email": "e-mailformulier", "mailto": "mailto-link"}
 LANGUAGES = {"nl": "Nederlands", "en": "Engels"}
 MONTHS = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
@@ -158,7 +151,7 @@ def render_body(insights: Insights, picker: str = "") -> str:
             bar_chart(f"Gesprekken {BY[i.period.by]}", buckets),
             "</section><section><h2>Overgedragen aan een medewerker</h2>",
             "<h3>Waarom</h3>",
-            table(["reden", "aantal", "aandeel"], _counted(i.reasons, REASONS, handoffs)),
+            table(["reden", "aantal", "aandeel"], _counted(i.reasons, REASON_TEXTS, handoffs)),
             "<h3>Hoe</h3>",
             table(["route", "aantal", "aandeel"], _counted(i.routes, ROUTES, handoffs)),
             "</section><section><h2>Artikelen</h2>",

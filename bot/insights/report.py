@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
-
+from bot.evaluation.plots import png_bytes
+from bot.handoff.model import REASON_TEXTS
 from bot.insights.figures import Insights
 from bot.insights.page import (
     BAR_COLOR,
-    REASONS,
     ROUTES,
     day_label,
     insights_html,
@@ -35,7 +33,7 @@ def write_report(insights: Insights, out: Path, title: str) -> list[Path]:
         _bar_png(
             out / "handoffs.png",
             "Overdrachten naar reden",
-            [(REASONS.get(k, k), v) for k, v in insights.reasons.most_common()],
+            [(REASON_TEXTS.get(k, k), v) for k, v in insights.reasons.most_common()],
         ),
     ]
     images = "".join(
@@ -104,16 +102,13 @@ def _seconds(value: float | None) -> str:
 
 
 def _bar_png(path: Path, title: str, bars: list[tuple[str, int]]) -> Path:
-    figure, axes = plt.subplots(figsize=(8, 3.2), dpi=100)
-    try:
-        labels = [label for label, _ in bars] or ["-"]
-        values = [value for _, value in bars] or [0]
-        axes.bar(range(len(values)), values, color=BAR_COLOR)
-        axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
-        axes.set_title(title)
-        axes.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        figure.savefig(path)
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(8, 3.2))
+    axes = figure.add_subplot()
+    labels = [label for label, _ in bars] or ["-"]
+    values = [value for _, value in bars] or [0]
+    axes.bar(range(len(values)), values, color=BAR_COLOR)
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    axes.set_title(title)
+    axes.spines[["top", "right"]].set_visible(False)
+    path.write_bytes(png_bytes(figure))
     return path

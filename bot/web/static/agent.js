@@ -47,6 +47,7 @@
     __proto__: null,
     request_human: "Vroeg om een medewerker", low_confidence: "Bot begreep de vraag niet",
     out_of_scope: "Geen artikel over dit onderwerp", not_helped: "Antwoord hielp niet",
+    not_understood: "Bot kon het bericht niet lezen",
   };
   // Intents without an article of their own; the others are named by their article's title.
   const INTENT_NAMES = {
