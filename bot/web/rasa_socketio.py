@@ -20,13 +20,12 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from bot.config.values import origin_of
 from bot.conversations.live import CustomerPush, Subscriber
 from bot.dialogue.messages import BotMessage
 from bot.web import limits
 from bot.web.errors import ApiError, refusal_of
 from bot.web.keys import CONVERSATIONS, SETTINGS
-from bot.web.security import allowed_origins, own_origin
+from bot.web.security import origin_allowed
 from bot.web.validation import WIDGET_SENDER, new_sender_id, require_encodable, require_text
 
 logger = logging.getLogger(__name__)
@@ -84,11 +83,8 @@ class RasaSocketIO:
         app.on_shutdown.append(self.close)
 
     def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
-        """The bot's own pages and limits.allowed_origins, as for /ws."""
-        if origin is None:
-            return True
-        request: web.Request = environ["aiohttp.request"]
-        return own_origin(request, origin) or origin_of(origin) in allowed_origins(self.app)
+        """The bot's own pages and limits.allowed_origins, as for /ws (CROSS_SITE)."""
+        return origin is None or origin_allowed(environ["aiohttp.request"], origin)
 
     async def close(self, app: web.Application) -> None:
         """Disconnect every client on shutdown, as /ws closes its sockets."""
