@@ -10,13 +10,13 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import ProjectAware
+from bot.dialogue.policy import NOT_HELPED, REPHRASE_REASONS, REQUEST_HUMAN
 from bot.handoff.routes import choose_route, route_named
+from bot.nlu import OUT_OF_SCOPE
 
-REASONS = frozenset(
-    {"request_human", "not_helped", "out_of_scope", "low_confidence", "not_understood"}
-)
-# Not understood: the customer may say it again; the second time a person takes over.
-MISUNDERSTOOD = frozenset({"low_confidence", "not_understood"})
+# Not understood (REPHRASE_REASONS): the customer may say it again; the second time a
+# person takes over.
+REASONS = frozenset({REQUEST_HUMAN, NOT_HELPED, OUT_OF_SCOPE, *REPHRASE_REASONS})
 
 
 def escalation_reason(tracker: Tracker) -> str:
@@ -50,7 +50,7 @@ class ActionEscalate(ProjectAware, Action):
         say = self.speaker(tracker)
         reason = escalation_reason(tracker)
         misunderstood = int(tracker.get_slot("low_confidence_count") or 0)
-        if reason in MISUNDERSTOOD and misunderstood > 0:
+        if reason in REPHRASE_REASONS and misunderstood > 0:
             opening = say("escalate_low_confidence_again")
         else:
             opening = say(f"escalate_{reason}")
@@ -66,7 +66,7 @@ class ActionEscalate(ProjectAware, Action):
         events = [
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),
-            SlotSet("low_confidence_count", misunderstood + 1 if reason in MISUNDERSTOOD else 0),
+            SlotSet("low_confidence_count", misunderstood + 1 if reason in REPHRASE_REASONS else 0),
         ]
         if route == "offer":
             buttons = [{"title": say("button_colleague"), "payload": "/request_human"}]
