@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from helpers import CHROMIUM
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from test_browser import Server, ask, open_chat
 
 from bot.config.settings import AgentSettings, LivechatSettings
@@ -21,6 +21,7 @@ ALWAYS_OPEN = {
     for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 }
 PASSWORD = "een-lang-wachtwoord"
+GREETING = "Goedemiddag, u spreekt met Jan."
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 
@@ -59,6 +60,19 @@ async def log_in(page: Page, url: str) -> None:
     await expect(page.locator("#pca-connection")).to_have_text("Online")
 
 
+async def take_over_and_greet(agent: Page, chat: Locator) -> None:
+    """Jan opens the waiting request for a person, claims it and greets the customer,
+    whose chat (`chat`) shows both live."""
+    queue = agent.locator("#pca-queue-list")
+    await expect(queue).to_contain_text("ik wil een medewerker spreken")
+    await queue.get_by_role("button").first.click()
+    await agent.get_by_role("button", name="Overnemen").click()
+    await expect(chat).to_contain_text("Jan helpt u nu verder.")
+    await agent.get_by_placeholder("Typ uw antwoord…").fill(GREETING)
+    await agent.get_by_role("button", name="Versturen").click()
+    await expect(chat).to_contain_text(GREETING)
+
+
 async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
     server: Server,
     browser: Browser,
@@ -72,15 +86,7 @@ async def test_customer_and_agent_chat_and_the_bot_takes_over_again(
     await ask(customer, "ik wil een medewerker spreken")
     await expect(chat).to_contain_text("u bent nummer 1 in de wachtrij")
 
-    queue = agent.locator("#pca-queue-list")
-    await expect(queue).to_contain_text("ik wil een medewerker spreken")
-    await queue.get_by_role("button").first.click()
-    await agent.get_by_role("button", name="Overnemen").click()
-    await expect(chat).to_contain_text("Jan helpt u nu verder.")
-
-    await agent.get_by_placeholder("Typ uw antwoord…").fill("Goedemiddag, u spreekt met Jan.")
-    await agent.get_by_role("button", name="Versturen").click()
-    await expect(chat).to_contain_text("Goedemiddag, u spreekt met Jan.")
+    await take_over_and_greet(agent, chat)
     await expect(chat).to_contain_text("Jan (medewerker)")
 
     await ask(customer, "Mijn website doet het niet meer")

@@ -17,7 +17,7 @@ from aiohttp import web
 from helpers import CHROMIUM, REPO, free_port
 from playwright.async_api import Browser, Page, expect
 from test_browser import Server
-from test_browser_agent import livechat_server, log_in
+from test_browser_agent import GREETING, livechat_server, log_in, take_over_and_greet
 
 WEBCHAT = REPO / ".cache" / "webchat" / "package" / "lib" / "index.js"
 IDEAL_TITLE = "Kan ik mijn facturen ook met iDEAL betalen?"
@@ -105,20 +105,13 @@ async def test_rasa_webchat_works_unchanged_against_the_server(
     # A person: the livechat queue, and the agent's reply arrives live.
     await ask(customer, "ik wil een medewerker spreken")
     await expect(chat).to_contain_text("u bent nummer 1 in de wachtrij")
-    queue = agent.locator("#pca-queue-list")
-    await expect(queue).to_contain_text("ik wil een medewerker spreken")
-    await queue.get_by_role("button").first.click()
-    await agent.get_by_role("button", name="Overnemen").click()
-    await expect(chat).to_contain_text("Jan helpt u nu verder.")
-    await agent.get_by_placeholder("Typ uw antwoord…").fill("Goedemiddag, u spreekt met Jan.")
-    await agent.get_by_role("button", name="Versturen").click()
-    await expect(chat).to_contain_text("Goedemiddag, u spreekt met Jan.")
+    await take_over_and_greet(agent, chat)
 
     # After a reload the conversation and its history are still there, and it goes on.
     await customer.reload()
     chat = customer.locator(".rw-messages-container")
     await expect(chat).to_contain_text(IDEAL_TITLE)
-    await expect(chat).to_contain_text("Goedemiddag, u spreekt met Jan.")
+    await expect(chat).to_contain_text(GREETING)
     await ask(customer, "Bedankt, dat was het")
     transcript = agent.locator("#pca-transcript")
     await expect(transcript).to_contain_text("Bedankt, dat was het")
