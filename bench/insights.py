@@ -6,9 +6,10 @@ Fills a fresh store, through the store's own save_turn, with N conversations spr
 the last 30 days: a question answered with an article and "Ja"; every fourth a "Nee" that
 hands the conversation to the livechat (claimed and closed); every tenth a "Bedoelt u
 ...?" whose first option is taken; every twentieth a question no article answers. Then
-times what /agent/insights does for 30 days: reading the period (turns_between,
-handoffs_between), summing it up (compute) and the HTML, three times; the median is
-recorded. Redis runs on a private redis-server (bench/load.py's).
+times what /agent/insights does for 30 days: reading the period (the counts per hour the
+store kept as the turns were saved, the escalated messages, the handoffs), summing it up
+(compute) and the HTML, three times; the median is recorded. Redis runs on a private
+redis-server (bench/load.py's).
 """
 
 from __future__ import annotations

@@ -178,3 +178,39 @@ async def test_open_store_resolves_the_path_against_the_project(tmp_path: Path) 
     finally:
         await store.close()
     assert count_rows(tmp_path / "data" / "chat.sqlite3", "events") == 3
+
+
+async def test_a_file_of_the_version_before_the_insights_is_brought_up_to_date(
+    database: Path,
+) -> None:
+    """Its conversations gain the insights column and are counted once, at open."""
+    database.parent.mkdir(parents=True)
+    answer = {"kind": "answer", "intent": "pay_with_ideal"}
+    with sqlite3.connect(database) as old:
+        old.executescript(
+            "CREATE TABLE conversations (sender_id TEXT PRIMARY KEY, state TEXT NOT NULL,"
+            " created_at REAL NOT NULL, updated_at REAL NOT NULL);"
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, sender_id TEXT NOT NULL,"
+            " kind TEXT NOT NULL, text TEXT, data TEXT NOT NULL, message_id TEXT,"
+            " created_at REAL NOT NULL);"
+        )
+        old.execute("INSERT INTO conversations VALUES ('klant', '{}', 3600.0, 3600.0)")
+        old.executemany(
+            "INSERT INTO events (sender_id, kind, text, data, created_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                ("klant", "user", "ideal?", json.dumps({"language": "nl"}), 3600.0),
+                ("klant", "action", "action_answer", json.dumps(answer), 3600.0),
+            ],
+        )
+
+    for _ in range(2):  # counted the first time only
+        opened = await SqliteStore.open(database)
+        counts = await opened.counts_between(0, 10)
+        await opened.close()
+        assert sorted(counts) == [
+            (1, "conversations", 1),
+            (1, "given:pay_with_ideal", 1),
+            (1, "language:nl", 1),
+            (1, "messages", 1),
+            (1, "resolved", 1),
+        ]

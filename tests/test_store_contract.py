@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 import redis.asyncio as aioredis
 import yaml
@@ -495,6 +496,106 @@ async def test_delete_older_than_keeps_what_is_still_open(store: ConversationSto
     assert await store.get_handoff("h-waiting") is not None
     assert [item.sender for item in await store.list_deliveries("queued")] == ["mailing"]
     assert await store.delete_older_than(T0 + 1000) == 0
+
+
+# ---- insights -------------------------------------------------------------------------
+
+HOUR = 3600
+H0 = int(T0 // HOUR)
+
+
+def answered(question: str, intent: str, when: float) -> list[Event]:
+    """A turn answered with the article of `intent`."""
+    ranking = [{"intent": intent, "confidence": 0.9}]
+    return [
+        Event("user", question, {"language": "nl", "ranking": ranking}, when),
+        Event("action", "action_answer", {"kind": "answer", "intent": intent}, when),
+        Event("bot", "Het artikel", {"buttons": BUTTONS}, when),
+    ]
+
+
+def escalated(question: str, reason: str, when: float, best: str = "out_of_scope") -> list[Event]:
+    """A turn escalated for `reason`."""
+    ranking = [{"intent": best, "confidence": 0.4}, {"intent": "pay_with_ideal", "confidence": 0.3}]
+    return [
+        Event("user", question, {"language": "en", "ranking": ranking}, when),
+        Event("action", "action_escalate", {"kind": "escalate", "reason": reason}, when),
+    ]
+
+
+async def counted(store: ConversationStore) -> dict[tuple[int, str], int]:
+    return {(h, f): n for h, f, n in await store.counts_between(H0 - 10, H0 + 10) if n}
+
+
+async def test_turns_are_counted_per_hour_as_they_are_stored(store: ConversationStore) -> None:
+    await store.save_turn("a", answered("ideal?", "pay_with_ideal", T0), {})
+    # Two hours later "Nee": no longer resolved, in the hour the conversation began.
+    nee = escalated("/deny", "not_helped", T0 + 2 * HOUR)
+    await store.save_turn("a", nee, {}, handoffs=[handoff("a", T0 + 2 * HOUR, id="h-a")])
+    await store.save_turn("b", escalated("verhuizen?", "out_of_scope", T0 + 30), {})
+
+    assert await counted(store) == {
+        (H0, "conversations"): 2,
+        (H0, "messages"): 3,
+        (H0, "handed_over"): 1,
+        (H0, "language:nl"): 1,
+        (H0, "language:en"): 1,
+        (H0, "given:pay_with_ideal"): 1,
+        (H0 + 2, "no:pay_with_ideal"): 1,
+    }
+    assert await store.escalated_between(T0, T0 + HOUR) == [
+        (T0 + 30, "verhuizen?", ("out_of_scope", "pay_with_ideal"))
+    ]
+    assert await store.escalated_between(T0 + 31, T0 + HOUR) == []
+    assert await store.counts_between(H0 + 3, H0 + 9) == []
+
+
+async def test_forget_and_retention_erase_escalated_messages_and_keep_the_counts(
+    store: ConversationStore,
+) -> None:
+    for sender in ("a", "b"):
+        await store.save_turn(sender, escalated(f"vraag van {sender}", "out_of_scope", T0), {})
+    await store.save_turn("c", escalated("vraag van c", "out_of_scope", T0 + 5000), {})
+    before = await counted(store)
+
+    await store.forget("a")
+    await store.delete_older_than(T0 + 1000)  # b
+
+    assert [e.text for e in await store.escalated_between(T0, T0 + 9999)] == ["vraag van c"]
+    assert await counted(store) == before
+
+
+async def test_turns_stored_before_the_tallies_are_counted_when_the_store_opens(
+    settings: Settings, opener: Opener
+) -> None:
+    async with opened(opener) as first:
+        await customer_with_everything(first, "a")
+        await first.save_turn("b", answered("ideal?", "pay_with_ideal", T0), {})
+        await first.save_turn("b", escalated("huh", "not_understood", T0 + 9), {})
+        before = (await counted(first), await first.escalated_between(T0, T0 + HOUR))
+    await forget_the_tallies(settings)
+
+    async with opened(opener) as second:
+        assert (await counted(second), await second.escalated_between(T0, T0 + HOUR)) == before
+        assert before[0][H0, "conversations"] == 2
+
+
+async def forget_the_tallies(settings: Settings) -> None:
+    """Make the store look like one of the version before the tallies."""
+    if settings.store.type == "sqlite":
+        async with aiosqlite.connect(settings.project_dir / settings.store.path) as db:
+            await db.execute("DELETE FROM insight_counts")
+            await db.execute("DELETE FROM escalated")
+            await db.execute("UPDATE conversations SET insights = NULL")
+            await db.execute("PRAGMA user_version = 0")
+            await db.commit()
+        return
+    client = aioredis.from_url(settings.store.redis_url, decode_responses=True)
+    prefix = settings.store.redis_prefix
+    async with client:
+        for pattern in ("insights:*", "escalated", "conv:*:insights", "conv:*:escalated"):
+            async for key in client.scan_iter(match=f"{prefix}:{pattern}"):
+                await client.delete(key)
 
 
 # ---- durability -----------------------------------------------------------------------

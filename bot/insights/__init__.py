@@ -32,7 +32,8 @@ def period_of(since: str, by: str, timezone: str, now: float | None = None) -> P
 
 
 async def gather(store: InsightsQuery, knowledge: KnowledgeBase, period: Period) -> Insights:
-    """Read the period's turns and handoffs, and sum them up."""
-    turns = await store.turns_between(period.since, period.until)
+    """Read the period's counts, escalated messages and handoffs, and sum them up."""
+    counts = await store.counts_between(*period.hours())
+    escalated = await store.escalated_between(period.since, period.until)
     handoffs = await store.handoffs_between(period.since, period.until)
-    return compute(turns, handoffs, knowledge, period)
+    return compute(counts, escalated, handoffs, knowledge, period)

@@ -1,8 +1,9 @@
 """The support team's figures for a period, from the stored turns and handoffs.
 
-One pass over the period's turns, conversation by conversation, and one over its
-handoffs; the store only selects by time (bot/store/base.py, InsightsQuery), so the same
-figures come from SQLite and Redis.
+The stores count the figures per hour as each turn is stored (bot/store/tally.py); a
+period sums its hours, groups its escalated messages and reads its handoffs. The store
+only selects by time (bot/store/base.py, InsightsQuery), so the same figures come from
+SQLite and Redis.
 """
 
 from __future__ import annotations
@@ -12,19 +13,34 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from bot.dialogue.knowledge import KnowledgeBase
 from bot.handoff.model import NEW_TOPIC, Handoff
 from bot.maintenance.review import similar_groups
-from bot.store.base import TurnRow
+from bot.store.base import Escalated
+from bot.store.tally import (
+    CONVERSATIONS,
+    GIVEN,
+    HANDED_OVER,
+    HOUR,
+    LANGUAGE,
+    MESSAGES,
+    NO,
+    OFFERS,
+    RESOLVED,
+    TAKEN,
+    YES,
+    hour_of,
+)
 
 # How many groups of unanswered questions, and articles to rewrite, are shown.
 TOP_GROUPS = 10
 TOP_REWRITES = 5
 # An article needs this many answers before its "Nee" rate says something.
 MIN_ANSWERS_FOR_RATE = 3
+# The counted figures that are a Bucket's fields (of the same names).
+_BUCKET_FIGURES = frozenset({CONVERSATIONS, MESSAGES, RESOLVED, HANDED_OVER})
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class Period:
         """The day, or the Monday of the week, that `moment` falls in."""
         day = datetime.fromtimestamp(moment, ZoneInfo(self.timezone)).date()
         return day - timedelta(days=day.weekday()) if self.by == "week" else day
+
+    def hours(self) -> tuple[int, int]:
+        """The first and last hour (since the epoch, UTC) the period touches."""
+        return hour_of(self.since), hour_of(max(self.since, self.until - 1e-6))
 
     def buckets(self) -> list[date]:
         """Every day or week of the period, oldest first."""
@@ -61,6 +81,9 @@ class Bucket:
     resolved: int = 0
     handed_over: int = 0
 
+    def add(self, figure: str, n: int) -> None:
+        setattr(self, figure, getattr(self, figure) + n)
+
 
 @dataclass
 class ArticleFigures:
@@ -71,6 +94,10 @@ class ArticleFigures:
     given: int = 0
     yes: int = 0
     no: int = 0
+
+    def add(self, figure: str, n: int) -> None:
+        """Add to "given", "yes" or "no"."""
+        setattr(self, figure, getattr(self, figure) + n)
 
     @property
     def no_rate(self) -> float | None:
@@ -144,78 +171,35 @@ def _quantile(values: Sequence[float], quantile: float) -> float | None:
     return cuts[round(quantile * 100) - 1]
 
 
-@dataclass
-class _Walk:
-    """What one conversation's events of the period add up to."""
-
-    started: float | None = None
-    messages: int = 0
-    answered: bool = False
-    said_no: bool = False
-    handed_over: bool = False
-    language: str | None = None
-
-
 def compute(
-    turns: Iterable[TurnRow],
+    counts: Iterable[tuple[int, str, int]],
+    escalated: Sequence[Escalated],
     handoffs: Sequence[Handoff],
     knowledge: KnowledgeBase,
     period: Period,
 ) -> Insights:
-    """The figures of `period` from its turns (each conversation's together, in order)
-    and the handoffs created in it."""
+    """The figures of `period` from the counts of its hours (bot/store/tally.py), its
+    escalated messages and the handoffs created in it."""
     buckets = {day: Bucket() for day in period.buckets()}
     articles = {a.id: ArticleFigures(a.id, a.shown_title) for a in knowledge.articles}
     article_of = {intent: a.id for a in knowledge.articles for intent in a.intents}
     clarify_taken: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    escalated: list[tuple[str, str]] = []  # text, closest article intent
-    handed = {h.sender for h in handoffs}
     totals = Bucket()
     offers = 0
-    for sender, rows in groupby(turns, key=lambda row: row.sender):
-        walk = _Walk(handed_over=sender in handed)
-        pending_article: str | None = None
-        pending_options: tuple[str, ...] = ()
-        last_user: TurnRow | None = None
-        for row in rows:
-            if row.kind == "user":
-                walk.messages += 1
-                walk.started = walk.started if walk.started is not None else row.time
-                walk.language = walk.language or row.language
-                last_user = row
-                continue
-            kind, intent, reason = row.action, row.intent, row.reason
-            if pending_article is not None:
-                if kind == "smalltalk" and intent == "affirm":
-                    articles[pending_article].yes += 1
-                elif kind == "escalate" and reason == "not_helped":
-                    articles[pending_article].no += 1
-                    walk.said_no = True
-            if pending_options:
-                clarify_taken[_taken(kind, intent, pending_options)] += 1
-            pending_article, pending_options = None, ()
-            if kind == "answer" and intent in article_of:
-                pending_article = article_of[str(intent)]
-                articles[pending_article].given += 1
-                walk.answered = True
-            elif kind == "clarify":
-                offers += 1
-                pending_options = row.options
-            elif kind == "escalate" and last_user is not None and reason != "not_helped":
-                text = last_user.text or ""
-                if text and not text.startswith("/"):
-                    closest = next((i for i in last_user.ranked if i in article_of), "")
-                    escalated.append((text, closest))
-        if walk.started is None:
-            continue  # only the bot or an agent spoke in the period
-        resolved = walk.answered and not walk.said_no and not walk.handed_over
-        for bucket in (buckets.setdefault(period.bucket(walk.started), Bucket()), totals):
-            bucket.conversations += 1
-            bucket.messages += walk.messages
-            bucket.resolved += resolved
-            bucket.handed_over += walk.handed_over
-        languages[walk.language or "nl"] += 1
+    for hour, name, n in counts:
+        kind, _, detail = name.partition(":")
+        if kind in _BUCKET_FIGURES:
+            for bucket in (buckets.setdefault(period.bucket(hour * HOUR), Bucket()), totals):
+                bucket.add(kind, n)
+        elif kind in (GIVEN, YES, NO) and detail in article_of:
+            articles[article_of[detail]].add(kind, n)
+        elif kind == LANGUAGE:
+            languages[detail] += n
+        elif kind == OFFERS:
+            offers += n
+        elif kind == TAKEN:
+            clarify_taken[detail] += n
     livechat = [h for h in handoffs if h.route == "livechat"]
     return Insights(
         period=period,
@@ -227,7 +211,7 @@ def compute(
         reasons=Counter(h.reason for h in handoffs),
         routes=Counter(h.route for h in handoffs),
         articles=sorted(articles.values(), key=lambda a: (-a.given, a.title)),
-        unanswered=_groups(escalated),
+        unanswered=_groups(escalated, article_of),
         waits=[h.assigned_at - h.created_at for h in livechat if h.assigned_at is not None],
         close_times=[
             h.closed_at - h.assigned_at
@@ -237,19 +221,18 @@ def compute(
         per_agent=Counter(h.agent_name or h.agent for h in livechat if h.agent),
         labels=Counter(h.label for h in handoffs if h.label),
         clarify_offers=offers,
-        clarify_taken=clarify_taken,
-        languages=languages,
+        clarify_taken=+clarify_taken,
+        languages=+languages,
     )
 
 
-def _taken(kind: str | None, intent: str | None, options: tuple[str, ...]) -> str:
-    """Which "Bedoelt u...?" option the customer took: "1", "2", or "none"."""
-    if kind == "answer" and intent in options:
-        return str(options.index(str(intent)) + 1)
-    return "none"
-
-
-def _groups(escalated: list[tuple[str, str]]) -> list[UnansweredGroup]:
-    """Escalated messages grouped by similarity as `review` groups them, largest first."""
-    groups = similar_groups([text for text, _ in escalated])
-    return [UnansweredGroup(*escalated[g[0]], len(g)) for g in groups[:TOP_GROUPS]]
+def _groups(escalated: Sequence[Escalated], article_of: dict[str, str]) -> list[UnansweredGroup]:
+    """Escalated messages grouped by similarity as `review` groups them, largest first,
+    each with the closest article intent of its first message."""
+    groups = similar_groups([e.text for e in escalated])
+    found = []
+    for group in groups[:TOP_GROUPS]:
+        first = escalated[group[0]]
+        closest = next((i for i in first.ranked if i in article_of), "")
+        found.append(UnansweredGroup(first.text, closest, len(group)))
+    return found

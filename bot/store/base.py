@@ -190,30 +190,25 @@ class ReviewQuery(Protocol):
         ...
 
 
-class TurnRow(NamedTuple):
-    """A customer message ("user") or the bot's action ("action") as the insights read
-    it: a plain tuple, as a database row is, so a period of 100,000 conversations is
-    read without building an Event per row."""
+class Escalated(NamedTuple):
+    """A customer message the bot escalated (not a "Nee"): the insights' unanswered
+    questions."""
 
-    sender: str
-    kind: str
-    text: str | None
     time: float
-    language: str | None
-    action: str | None  # what the bot did: answer, clarify, escalate, smalltalk, ...
-    intent: str | None
-    reason: str | None
-    options: tuple[str, ...]  # a "Bedoelt u ...?"'s options
-    ranked: tuple[str, ...]  # a message's three best intents
+    text: str
+    ranked: tuple[str, ...]  # the message's three best intents
 
 
 class InsightsQuery(Protocol):
-    """What the support team's insights read (bot/insights): a period's turns and
-    handoffs."""
+    """What the support team's insights read (bot/insights): the counts kept per hour as
+    turns are stored (bot/store/tally.py), the escalated messages, and the handoffs."""
 
-    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
-        """The customer messages and the bot's actions of [since, until), each
-        conversation's together and in order."""
+    async def counts_between(self, first_hour: int, last_hour: int) -> list[tuple[int, str, int]]:
+        """(hour, figure, count) of the hours first_hour..last_hour (since the epoch, UTC)."""
+        ...
+
+    async def escalated_between(self, since: float, until: float) -> list[Escalated]:
+        """The messages escalated in [since, until) (not a "Nee"), oldest first."""
         ...
 
     async def handoffs_between(self, since: float, until: float) -> list[Handoff]:

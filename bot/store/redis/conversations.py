@@ -13,21 +13,20 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from bot.handoff.model import Handoff, OutboxItem
-from bot.store.base import Event, TurnRow
+from bot.store.base import Event
 from bot.store.redis.client import members, text
 from bot.store.redis.records import dump, event_record, parse_event
-from bot.store.redis.transactions import RedisStoreBase, begin
+from bot.store.redis.tallies import RedisInsights
+from bot.store.redis.transactions import begin
+from bot.store.tally import counts_turn
 
 # The latest "offered a colleague" messages kept for offered_escalations (review reads 5000).
 OFFERED_KEPT = 10_000
 # history() reads a conversation backwards in pages of at least this many events.
 HISTORY_PAGE = 64
-# Conversations whose events one round trip reads, for a period's insights.
-EVENTS_BATCH = 500
-INSIGHT_KINDS = frozenset({"user", "action"})
 
 
-class RedisConversationLog(RedisStoreBase):
+class RedisConversationLog(RedisInsights):
     """ConversationLog and ReviewQuery on Redis: a conversation's events are a list, its
     state one JSON string; a turn, with its handoffs and deliveries, is one transaction."""
 
@@ -60,13 +59,19 @@ class RedisConversationLog(RedisStoreBase):
         new_ids = await self._new_delivery_ids(sum(1 for item in outbox if not item.id))
         updates = [item for item in outbox if item.id]
         watched = [self.keys.handoff(h.id) for h in handoffs]
+        counted = counts_turn(events, bool(handoffs))
+        if counted:
+            watched.append(self.keys.conversation(sender, "insights"))
         watched += [self.keys.delivery(item.id) for item in updates]
         conversation = self.keys.conversation
 
         async def build(pipe: Pipeline) -> None:
             old_handoffs = await self._read_handoffs(pipe, [h.id for h in handoffs])
             old_deliveries = await self._read_deliveries(pipe, [item.id for item in updates])
+            tallied = await self._tally(pipe, sender, events, bool(handoffs)) if counted else None
             begin(pipe)
+            if tallied is not None:
+                self._queue_tally(pipe, sender, *tallied)
             if records:
                 pipe.rpush(conversation(sender, "events"), *records)
             pipe.set(conversation(sender, "state"), dumped_state)
@@ -108,23 +113,6 @@ class RedisConversationLog(RedisStoreBase):
             end = start - 1
         return newest_first[:limit][::-1]
 
-    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
-        # Conversations whose last event is at or after `since`: the others have none.
-        senders = members(await self.client.zrangebyscore(self.keys.conversations, since, "+inf"))
-        found: list[TurnRow] = []
-        for start in range(0, len(senders), EVENTS_BATCH):
-            batch = senders[start : start + EVENTS_BATCH]
-            async with self.client.pipeline(transaction=False) as pipe:
-                for sender in batch:
-                    pipe.lrange(self.keys.conversation(sender, "events"), 0, -1)
-                lists = await pipe.execute()
-            for sender, records in zip(batch, lists, strict=True):
-                for record in records:
-                    event = parse_event(text(record))
-                    if event.kind in INSIGHT_KINDS and since <= event.time < until:
-                        found.append(turn_row(sender, event))
-        return found
-
     async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
         if limit <= 0:
             return []
@@ -150,20 +138,3 @@ def _offered_entries(sender: str, events: Sequence[Event]) -> list[tuple[str, fl
             member = dump([sender, before.text, before.time, secrets.token_hex(4)])
             entries.append((member, before.time))
     return entries
-
-
-def turn_row(sender: str, event: Event) -> TurnRow:
-    """A stored event as the insights read it."""
-    data = event.data
-    return TurnRow(
-        sender,
-        event.kind,
-        event.text,
-        event.time,
-        data.get("language"),
-        data.get("kind"),
-        data.get("intent"),
-        data.get("reason"),
-        tuple(data.get("options") or ()),
-        tuple(m["intent"] for m in (data.get("ranking") or [])[:3]),
-    )

@@ -1,7 +1,8 @@
 """The Redis store's erasing: one customer on request, and conversations past retention.
 
 A conversation is erased with everything that names it (its handoffs, its deliveries,
-its offered-escalation entries), found through the sets of its p:conv:{sender}:* keys.
+its offered-escalation and escalated entries), found through the sets of its
+p:conv:{sender}:* keys. The insights' counts per hour name no one and stay.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class RedisErasure(RedisStoreBase):
             await pipe.execute()
 
     async def _erase_conversation(self, sender: str, idle_before: float | None) -> int | None:
-        """Erase a conversation with its handoffs, deliveries and offered entries, in one
+        """Erase a conversation with its handoffs, deliveries and entries, in one
         transaction; the number of records (events, state, handoffs, deliveries) erased.
 
         With `idle_before`, only when its last event is before that time and it has no
@@ -77,6 +78,7 @@ class RedisErasure(RedisStoreBase):
             events = await pipe.llen(parts["events"])
             has_state = await pipe.exists(parts["state"])
             offered = texts(await pipe.smembers(parts["offered"]))
+            escalated = texts(await pipe.smembers(parts["escalated"]))
             erased = events + has_state + len(deliveries)
             erased += sum(1 for h in handoffs.values() if h is not None)
             begin(pipe)
@@ -84,6 +86,8 @@ class RedisErasure(RedisStoreBase):
             pipe.zrem(keys.conversations, sender)
             if offered:
                 pipe.zrem(keys.offered, *offered)
+            if escalated:
+                pipe.zrem(keys.escalated, *escalated)
             for handoff in handoffs.values():
                 if handoff is not None:
                     self._unindex_handoff(pipe, handoff)

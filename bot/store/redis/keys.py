@@ -7,8 +7,18 @@ p:rate:*, in bot/store/redis/cluster.py and ratelimit.py), with the same prefix.
 from __future__ import annotations
 
 # The keys of one conversation: its events (list), state (JSON), client message ids,
-# and the ids of its handoffs, its deliveries and its offered-escalation entries (sets).
-CONVERSATION_PARTS = ("events", "state", "messages", "handoffs", "deliveries", "offered")
+# the ids of its handoffs, its deliveries, its offered-escalation and escalated entries
+# (sets), and what the insights counted of it so far (JSON).
+CONVERSATION_PARTS = (
+    "events",
+    "state",
+    "messages",
+    "handoffs",
+    "deliveries",
+    "offered",
+    "escalated",
+    "insights",
+)
 
 
 class Keys:
@@ -21,11 +31,17 @@ class Keys:
         p:conv:{sender}:handoffs     set of the conversation's handoff ids
         p:conv:{sender}:deliveries   set of the ids of deliveries about it
         p:conv:{sender}:offered      set of its members of p:offered
+        p:conv:{sender}:escalated    set of its members of p:escalated
+        p:conv:{sender}:insights     JSON of what the insights counted of it so far
         p:conversations              zset sender -> time of the last event
         p:handoff:{id}               JSON handoff
         p:handoffs:{status}          zset id -> created_at
         p:handoffs:{status}:{route}  zset id -> created_at
         p:offered                    zset [sender, text, time, nonce] -> time, capped
+        p:escalated                  zset [sender, time, text, ranked, nonce] -> time
+        p:insights:hour:{hour}       hash figure -> count, of one hour (bot/store/tally.py)
+        p:insights:counted           mark: the turns stored before the tallies are counted
+        p:insights:counting          lease of the process counting them
         p:outbox:next_id             counter of delivery ids
         p:outbox:item:{id}           hash of one delivery
         p:outbox:all                 zset id -> id
@@ -42,6 +58,9 @@ class Keys:
         self.prefix = prefix
         self.conversations = f"{prefix}:conversations"
         self.offered = f"{prefix}:offered"
+        self.escalated = f"{prefix}:escalated"
+        self.insights_counted = f"{prefix}:insights:counted"
+        self.insights_counting = f"{prefix}:insights:counting"
         self.next_delivery_id = f"{prefix}:outbox:next_id"
         self.delivery_prefix = f"{prefix}:outbox:item:"
         self.all_deliveries = f"{prefix}:outbox:all"
@@ -51,6 +70,9 @@ class Keys:
 
     def conversation(self, sender: str, part: str) -> str:
         return f"{self.prefix}:conv:{sender}:{part}"
+
+    def insight_hour(self, hour: int) -> str:
+        return f"{self.prefix}:insights:hour:{hour}"
 
     def handoff(self, handoff_id: str) -> str:
         return f"{self.prefix}:handoff:{handoff_id}"

@@ -36,8 +36,16 @@ class RedisStore(RedisConversationLog, RedisHandoffs, RedisOutbox, RedisAccounts
 
     @classmethod
     async def open(cls, url: str, prefix: str) -> RedisStore:
-        """Connect to `url`; fails at once when Redis does not answer."""
-        return cls(await open_client(url), prefix)
+        """Connect to `url`; fails at once when Redis does not answer. The first time a
+        store of an earlier version is opened, its conversations are counted for the
+        insights."""
+        store = cls(await open_client(url), prefix)
+        try:
+            await store.count_stored_turns()
+        except BaseException:
+            await store.close()
+            raise
+        return store
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> RedisStore:

@@ -10,9 +10,11 @@ from typing import Any
 import aiosqlite
 
 from bot.handoff.model import Handoff, OutboxItem
-from bot.store.base import Event, TurnRow
+from bot.store.base import Event
 from bot.store.sqlite.rows import dump, write_delivery, write_handoff
-from bot.store.sqlite.writer import SqliteStoreBase
+from bot.store.sqlite.tallies import stored_insights, write_counts
+from bot.store.sqlite.writer import Committed, SqliteStoreBase
+from bot.store.tally import Running, counts_turn, tally
 
 # Conversations whose last committed state the store keeps in memory, newest last.
 STATE_CACHE_SIZE = 10_000
@@ -24,8 +26,10 @@ class SqliteConversationLog(SqliteStoreBase):
     recent conversations."""
 
     async def load_state(self, sender: str) -> dict[str, Any] | None:
-        stored = self._states.get(sender)
-        if stored is None:
+        kept = self._states.get(sender)
+        if kept is not None:
+            stored = kept.state
+        else:
             row = await self._one("SELECT state FROM conversations WHERE sender_id = ?", sender)
             if row is None:
                 return None
@@ -48,8 +52,12 @@ class SqliteConversationLog(SqliteStoreBase):
     ) -> None:
         now = events[0].time if events else 0.0
         dumped = dump(state)
+        handed_over = bool(handoffs)
+        kept = self._states.get(sender)
+        insights: str | None = None
 
         async def write(db: aiosqlite.Connection) -> None:
+            nonlocal insights
             await db.executemany(
                 "INSERT INTO events (sender_id, kind, text, data, message_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -65,22 +73,32 @@ class SqliteConversationLog(SqliteStoreBase):
                     for e in events
                 ],
             )
+            # The committed row in memory spares a read. It is current: a conversation's
+            # turns are stored one at a time, under its lock, as its state needs too.
+            insights = kept.insights if kept else await stored_insights(db, sender)
+            counted = None
+            if counts_turn(events, handed_over):
+                counted = tally(Running.load(insights), events, handed_over)
+                insights = counted.running.dump()
             await db.execute(
-                "INSERT INTO conversations (sender_id, state, created_at, updated_at)"
-                " VALUES (?1, ?2, ?3, ?3) ON CONFLICT (sender_id)"
-                " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                (sender, dumped, now),
+                "INSERT INTO conversations (sender_id, state, created_at, updated_at, insights)"
+                " VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (sender_id)"
+                " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,"
+                " insights = excluded.insights",
+                (sender, dumped, now, insights),
             )
             for handoff in handoffs:
                 await write_handoff(db, handoff)
             for item in outbox:
                 await write_delivery(db, item)
+            if counted is not None:
+                await write_counts(db, sender, counted)
 
         def committed() -> None:
             self._states.pop(sender, None)
             if len(self._states) >= STATE_CACHE_SIZE:
                 del self._states[next(iter(self._states))]
-            self._states[sender] = dumped
+            self._states[sender] = Committed(dumped, insights)
 
         await self._write(write, committed)
 
@@ -92,39 +110,6 @@ class SqliteConversationLog(SqliteStoreBase):
             limit,
         )
         return [Event(k, text, json.loads(data), t, mid) for k, text, data, t, mid in rows[::-1]]
-
-    async def turns_between(self, since: float, until: float) -> list[TurnRow]:
-        # SQLite picks the few fields out of each event's JSON: decoding whole events
-        # (rankings included) in Python cost most of the insights page's time.
-        rows = await self._all(
-            "SELECT sender_id, kind, text, created_at, json_extract(data, '$.language'),"
-            " json_extract(data, '$.kind'), json_extract(data, '$.intent'),"
-            " json_extract(data, '$.reason'), json_extract(data, '$.options'),"
-            " json_extract(data, '$.ranking[0].intent'),"
-            " json_extract(data, '$.ranking[1].intent'),"
-            " json_extract(data, '$.ranking[2].intent')"
-            " FROM events WHERE created_at >= ? AND created_at < ?"
-            " AND kind IN ('user', 'action') ORDER BY sender_id, id",
-            since,
-            until,
-        )
-        return [
-            TurnRow(
-                sender,
-                kind,
-                text,
-                moment,
-                language,
-                action,
-                intent,
-                reason,
-                tuple(json.loads(options)) if options else (),
-                tuple(best for best in ranked if best),
-            )
-            for sender, kind, text, moment, language, action, intent, reason, options, *ranked in (
-                rows
-            )
-        ]
 
     async def offered_escalations(self, limit: int) -> list[tuple[str, str, float]]:
         rows = await self._all(

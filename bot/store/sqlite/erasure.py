@@ -31,6 +31,10 @@ LIMIT ?2
 """
 # Sent deliveries older than ?, from before the outbox named their conversation.
 _UNNAMED_SENT = "DELETE FROM outbox WHERE sender_id IS NULL AND status = 'sent' AND created_at < ?"
+# The tables whose rows forget and retention count as records erased, and the
+# conversation's escalated messages (the insights'), erased with it.
+_RECORDS = ("events", "conversations", "handoffs", "outbox")
+_INSIGHTS = ("escalated",)
 # Conversations erased per transaction by delete_older_than.
 RETENTION_BATCH = 500
 
@@ -80,11 +84,11 @@ class SqliteErasure(SqliteStoreBase):
 
 
 async def _erase(db: aiosqlite.Connection, senders: Sequence[str]) -> int:
-    """Delete the conversations from every table that names them; the rows deleted."""
+    """Delete the conversations from every table that names them; the records deleted."""
     erased = 0
-    for table in ("events", "conversations", "handoffs", "outbox"):
+    for table in _RECORDS + _INSIGHTS:
         async with db.executemany(
             f"DELETE FROM {table} WHERE sender_id = ?", [(sender,) for sender in senders]
         ) as cursor:
-            erased += cursor.rowcount
+            erased += cursor.rowcount if table in _RECORDS else 0
     return erased

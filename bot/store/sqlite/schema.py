@@ -8,12 +8,15 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store.sqlite.tallies import count_stored_turns
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     sender_id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    insights TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,6 +42,21 @@ CREATE TABLE IF NOT EXISTS handoffs (
 CREATE INDEX IF NOT EXISTS handoffs_by_status ON handoffs (status, created_at);
 CREATE INDEX IF NOT EXISTS handoffs_by_sender ON handoffs (sender_id);
 CREATE INDEX IF NOT EXISTS handoffs_by_time ON handoffs (created_at);
+CREATE TABLE IF NOT EXISTS insight_counts (
+    hour INTEGER NOT NULL,
+    figure TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, figure)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS escalated (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    text TEXT NOT NULL,
+    ranked TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS escalated_by_time ON escalated (created_at);
+CREATE INDEX IF NOT EXISTS escalated_by_sender ON escalated (sender_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -71,7 +89,9 @@ _MAIL_FOOTER = re.compile(r"\(gesprek (.+), overdracht [0-9a-f]+\)\s*\Z")
 
 async def migrate(db: aiosqlite.Connection) -> None:
     """Bring a file of an earlier version up to SCHEMA: the outbox now names the
-    conversation of each delivery (sender_id), so it is erased with it."""
+    conversation of each delivery (sender_id), so it is erased with it; a conversation
+    keeps what the insights counted of it (insights), and the turns stored before the
+    insights' counts are counted once."""
     if "sender_id" not in await _columns(db, "outbox"):
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -89,6 +109,20 @@ async def migrate(db: aiosqlite.Connection) -> None:
             await db.execute("ROLLBACK")
             raise
     await db.execute("CREATE INDEX IF NOT EXISTS outbox_by_sender ON outbox (sender_id)")
+    await _add_column(db, "conversations", "insights", "TEXT")
+    await count_stored_turns(db)
+
+
+async def _add_column(db: aiosqlite.Connection, table: str, column: str, kind: str) -> None:
+    if column not in await _columns(db, table):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if column not in await _columns(db, table):  # another process may have
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
 
 
 async def _columns(db: aiosqlite.Connection, table: str) -> set[str]:

@@ -13,10 +13,16 @@ from bot.store.sqlite.erasure import SqliteErasure
 from bot.store.sqlite.handoffs import SqliteHandoffs
 from bot.store.sqlite.outbox import SqliteOutbox
 from bot.store.sqlite.schema import SCHEMA, migrate
+from bot.store.sqlite.tallies import SqliteInsights
 
 
 class SqliteStore(
-    SqliteConversationLog, SqliteHandoffs, SqliteOutbox, SqliteAccounts, SqliteErasure
+    SqliteConversationLog,
+    SqliteHandoffs,
+    SqliteOutbox,
+    SqliteAccounts,
+    SqliteErasure,
+    SqliteInsights,
 ):
     """Everything in one SQLite file.
 

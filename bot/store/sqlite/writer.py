@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -17,6 +17,14 @@ from bot.privacy.logs import log_failure
 logger = logging.getLogger(__name__)
 
 Write = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+class Committed(NamedTuple):
+    """A conversation's row as last committed: its state, and what the insights counted
+    of it so far (bot/store/tally.py; None before its first counted turn)."""
+
+    state: str
+    insights: str | None
 
 
 @dataclass
@@ -37,9 +45,9 @@ class SqliteStoreBase:
         self.db = db
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop())
-        # The committed state of recent conversations (kept by conversations.py, dropped
+        # The committed row of recent conversations (kept by conversations.py, dropped
         # by erasure.py), in commit order.
-        self._states: dict[str, str] = {}
+        self._states: dict[str, Committed] = {}
 
     async def close(self) -> None:
         """Commit what is queued, then close the file."""
