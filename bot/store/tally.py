@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.store.base import Escalated, Event
 
@@ -64,7 +64,7 @@ class Running:
         return self.answered and not self.said_no and not self.handed_over
 
     def dump(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        return json.dumps(vars(self), separators=(",", ":"))
 
     @classmethod
     def load(cls, stored: str | None) -> Running:
@@ -89,7 +89,7 @@ def counts_turn(events: Iterable[Event], handed_over: bool) -> bool:
 def tally(running: Running, events: Iterable[Event], handed_over: bool) -> Tally:
     """Count a turn's events (or a whole conversation's, when a store counts one it
     kept from before the tallies); `handed_over` when the turn saves a handoff."""
-    now = Running(**asdict(running))
+    now = replace(running)  # shallow: the lists in it are replaced, never changed
     counts: Counter[tuple[int, str]] = Counter()
     escalated: list[Escalated] = []
     was_resolved = now.resolved

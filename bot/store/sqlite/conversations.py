@@ -12,7 +12,7 @@ import aiosqlite
 from bot.handoff.model import Handoff, OutboxItem
 from bot.store.base import Event
 from bot.store.sqlite.rows import dump, write_delivery, write_handoff
-from bot.store.sqlite.tallies import stored_insights, write_counts
+from bot.store.sqlite.tallies import stored_insights, write_escalated
 from bot.store.sqlite.writer import Committed, SqliteStoreBase
 from bot.store.tally import Running, counts_turn, tally
 
@@ -92,7 +92,8 @@ class SqliteConversationLog(SqliteStoreBase):
             for item in outbox:
                 await write_delivery(db, item)
             if counted is not None:
-                await write_counts(db, sender, counted)
+                self._counts.update(counted.counts)
+                await write_escalated(db, sender, counted)
 
         def committed() -> None:
             self._states.pop(sender, None)

@@ -9,7 +9,7 @@ from itertools import groupby
 import aiosqlite
 
 from bot.store.base import Escalated, Event
-from bot.store.sqlite.writer import SqliteStoreBase
+from bot.store.sqlite.writer import ADD_COUNTS, SqliteStoreBase
 from bot.store.tally import Running, Tally, tally
 
 COUNTED = 1  # PRAGMA user_version once the turns stored before the tallies are counted
@@ -23,15 +23,9 @@ async def stored_insights(db: aiosqlite.Connection, sender: str) -> str | None:
     return next(iter(rows))[0] if rows else None
 
 
-async def write_counts(db: aiosqlite.Connection, sender: str, counted: Tally) -> None:
-    """Add a counted turn's figures to its hours, and keep its escalated messages (the
-    conversation's own insights are written with its row)."""
-    if counted.counts:
-        await db.executemany(
-            "INSERT INTO insight_counts (hour, figure, n) VALUES (?, ?, ?)"
-            " ON CONFLICT (hour, figure) DO UPDATE SET n = n + excluded.n",
-            [(hour, figure, n) for (hour, figure), n in counted.counts.items()],
-        )
+async def write_escalated(db: aiosqlite.Connection, sender: str, counted: Tally) -> None:
+    """Keep a counted turn's escalated messages (its counts go with the commit's, see
+    SqliteStoreBase._commit; the conversation's insights with its row)."""
     if counted.escalated:
         await db.executemany(
             "INSERT INTO escalated (sender_id, created_at, text, ranked) VALUES (?, ?, ?, ?)",
@@ -59,7 +53,10 @@ async def count_stored_turns(db: aiosqlite.Connection) -> None:
                     "UPDATE conversations SET insights = ? WHERE sender_id = ?",
                     (counted.running.dump(), sender),
                 )
-                await write_counts(db, sender, counted)
+                await write_escalated(db, sender, counted)
+                await db.executemany(
+                    ADD_COUNTS, [(hour, figure, n) for (hour, figure), n in counted.counts.items()]
+                )
             await db.execute(f"PRAGMA user_version = {COUNTED}")
         await db.execute("COMMIT")
     except BaseException:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,6 +18,12 @@ from bot.privacy.logs import log_failure
 logger = logging.getLogger(__name__)
 
 Write = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+# Adds to the insights' count of an hour (hour, figure, n).
+ADD_COUNTS = (
+    "INSERT INTO insight_counts (hour, figure, n) VALUES (?, ?, ?)"
+    " ON CONFLICT (hour, figure) DO UPDATE SET n = n + excluded.n"
+)
 
 
 class Committed(NamedTuple):
@@ -48,6 +55,9 @@ class SqliteStoreBase:
         # The committed row of recent conversations (kept by conversations.py, dropped
         # by erasure.py), in commit order.
         self._states: dict[str, Committed] = {}
+        # The insights' counts of the turns in the commit being written (bot/store/tally.py),
+        # added up and written with one statement per commit.
+        self._counts: Counter[tuple[int, str]] = Counter()
 
     async def close(self) -> None:
         """Commit what is queued, then close the file."""
@@ -101,9 +111,15 @@ class SqliteStoreBase:
 
     async def _commit(self, batch: list[_Job]) -> None:
         await self.db.execute("BEGIN IMMEDIATE")
+        self._counts.clear()
         try:
             for job in batch:
                 await job.write(self.db)
+            if self._counts:
+                await self.db.executemany(
+                    ADD_COUNTS,
+                    [(hour, figure, n) for (hour, figure), n in self._counts.items() if n],
+                )
             await self.db.execute("COMMIT")
         except BaseException:
             await self.db.execute("ROLLBACK")
