@@ -72,7 +72,9 @@ class WordAnalyzer:
         # A typo in one example must not become a correction target: rare words count
         # only when they are everyday words.
         trusted = [w for w, n in counts.items() if n >= TRUSTED_COUNT or w in self.everyday_]
-        self.ranked_ = sorted(trusted, key=lambda w: (-counts[w], w))
+        # Never a function word: a brand ("engie") is not a typo of "enige".
+        targets = [w for w in trusted if not {w, self.form(w)} & STOPWORDS]
+        self.ranked_ = sorted(targets, key=lambda w: (-counts[w], w))
         self.vocabulary_ = frozenset(trusted)
         self._cache = {}
         self._last = ("", ())
