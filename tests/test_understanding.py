@@ -57,6 +57,13 @@ def test_a_real_word_is_never_corrected_into_a_domain_word(words: WordAnalyzer) 
     assert words.words("inzien") == ["inzien"]
 
 
+def test_a_misspelling_is_never_corrected_into_a_function_word() -> None:
+    # "engie" is one swap from "enige", whose stem is "een": the brand in "bij engie"
+    # must stay a word of its own, or another company's business reads as ours.
+    stems = WordAnalyzer("stem").fit(["de enige manier", "mijn factuur betalen"])
+    assert stems.words("bij engie") == ["bij", "engie"]
+
+
 def test_a_compound_splits_into_domain_words(words: WordAnalyzer) -> None:
     # "twee" + "stap" + the linking s + "verificatie"
     assert words.words("tweestapsverificatie") == ["twee", "stap", "verificatie"]
@@ -159,6 +166,17 @@ def test_without_the_question_part_the_story_weighs_in(
     assert without(trained_assistant, question_part=False).parse(STORY).confidence < with_part
 
 
+def test_a_question_part_that_leans_on_the_story_does_not_override_it(
+    trained_assistant: Assistant,
+) -> None:
+    # Alone, "waar kan ik ze downloaden?" reads as the invoices; "ze" are the terms.
+    text = (
+        "Onze accountant controleert dit jaar al onze leveranciers en vraagt van "
+        "iedereen de algemene voorwaarden. Ik heb ze nergens bewaard. Waar kan ik ze downloaden?"
+    )
+    assert trained_assistant.parser.parse(text).intent == "terms_and_conditions"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -200,6 +218,8 @@ def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
         ("kan ik bij jullie met ideal betalen", False),
         ("de incasso van mijn bank is mislukt", False),
         ("ik wil meer ruimte voor mijn website", False),
+        # A particle before the verb that ends the question: "bijkopen", not an owner.
+        ("kan ik er ruimte bij kopen", False),
     ],
 )
 def test_another_owners_business_is_recognised(

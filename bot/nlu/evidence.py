@@ -90,12 +90,15 @@ class DomainEvidence:
     def names_someone_else(self, normalized: str) -> bool:
         """Whether the message puts its question in another owner's hands: a preposition
         followed by a word no article uses ("van ziggo", "op mijn instagram", but not "bij
-        jullie", "van mijn bank" or "voor mijn website")."""
+        jullie", "van mijn bank" or "voor mijn website"). A preposition right before a
+        last word in -en is the particle of a separable verb ("ruimte bij kopen")."""
         words = normalized.split()
         for at, word in enumerate(words):
             if word not in OWNER_PREPOSITIONS:
                 continue
             owner = at + 1
+            if owner == len(words) - 1 and words[owner].endswith("en"):
+                continue
             while owner < len(words) and words[owner] in DETERMINERS:
                 owner += 1
             if owner < len(words):

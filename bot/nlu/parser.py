@@ -194,7 +194,9 @@ class IntentParser:
         """Intent probabilities of the message.
 
         In a long message the question part is scored too; it decides when it points
-        at an intent (not out_of_scope) more confidently than the whole message.
+        at an intent (not out_of_scope) more confidently than the whole message, unless
+        the whole message answers with another intent on its own: "waar kan ik ze
+        downloaden?" leans on the story for what "ze" are.
         """
         whole: Array = self.classifier.predict_proba([normalized])[0]
         question = question_part(text) if self.steps.question_part else None
@@ -202,10 +204,14 @@ class IntentParser:
         if not part or part == normalized:
             return whole
         asked: Array = self.classifier.predict_proba([part])[0]
-        best = int(asked.argmax())
-        if best != self._out_of_scope and asked[best] > whole.max():
-            return asked
-        return whole
+        best, told = int(asked.argmax()), int(whole.argmax())
+        if best == self._out_of_scope or asked[best] <= whole[told]:
+            return whole
+        if told not in (best, self._out_of_scope) and (
+            whole[told] >= self.settings.answer_threshold
+        ):
+            return whole
+        return asked
 
     def _evidence(self, normalized: str) -> tuple[set[str], int] | None:
         """The message's content words, and how many are foreign (short messages only:
