@@ -5,9 +5,9 @@
 
 The server runs on a throw-away copy of the project (its own SQLite file) on a free
 127.0.0.1 port; bench/drive.py sends the conversations from a separate process. Start-up
-is measured twice: with the stored model (a normal start) and without one (the server
-trains first). `--baseline DIR` measures the same again with bot/ and actions/ imported
-from DIR (an earlier version), one after the other in the same run.
+is measured twice: without a stored model (the server trains first and stores it), then
+with that model (a normal start). `--baseline DIR` measures the same again with bot/ and
+actions/ imported from DIR (an earlier version), one after the other in the same run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PROJECT_DIR, free_port, table, write_result
-from bench.serving import HOST, bot_command, ensure_model, project_copy, stop
+from bench.serving import HOST, bot_command, project_copy, stop
 
 START_TIMEOUT = 300
 
@@ -86,7 +87,10 @@ def run(conversations: int, messages: int, clients: int, code: Path | None) -> d
         cold = project_copy(folder / "cold", with_model=False)
         process, _, cold_start = start(cold, folder / "cold.log", code)
         stop(process)
-        project = project_copy(folder / "warm")
+        # The warm start serves the model the cold start trained: each code its own
+        # (a baseline may store another model format, which it would retrain).
+        project = project_copy(folder / "warm", with_model=False)
+        shutil.copytree(cold / "models", project / "models")
         process, port, warm_start = start(project, folder / "warm.log", code)
         try:
             loaded = rss(process.pid)
@@ -154,7 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    ensure_model()
     figures = run(args.conversations, args.messages, args.clients, None)
     print(report(figures))
     failed = figures["drive"]["failures"]

@@ -115,9 +115,13 @@ sys.exit(cli.main())
 
 
 def bot_command(project: Path, port: int) -> list[str]:
-    """`pcpatrol-bot serve` of the code on PYTHONPATH (this checkout's by default)."""
+    """`pcpatrol-bot serve` of the code on PYTHONPATH (this checkout's by default).
+
+    `-P`: without it `python -c` puts the working directory (this checkout) before
+    PYTHONPATH, and a baseline would run this checkout's code instead of its own.
+    """
     serve = ["serve", "--project", str(project), "--host", HOST, "--port", str(port)]
-    return [sys.executable, "-c", LAUNCH_CLI, *serve]
+    return [sys.executable, "-P", "-c", LAUNCH_CLI, *serve]
 
 
 def bare_command(port: int) -> list[str]:

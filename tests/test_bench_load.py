@@ -84,3 +84,24 @@ def test_a_message_without_its_stored_reply_counts_as_lost(
     assert _stored_problem([], sent) == "not in the history"
     assert _stored_problem([user], sent) is not None
     assert _stored_problem([*good[:2], {"from": "user", "text": "x", "id": "m2"}], sent)
+
+
+def test_a_baseline_server_runs_the_baselines_own_code(tmp_path: Path) -> None:
+    # The benchmarks start `serve` from this checkout's folder; with --baseline the
+    # code on PYTHONPATH must win over the checkout's own bot/.
+    from bench.serving import bot_command
+
+    cli = tmp_path / "bot" / "cli"
+    cli.mkdir(parents=True)
+    (tmp_path / "bot" / "__init__.py").write_text("")
+    (cli / "__init__.py").write_text("")
+    (cli / "main.py").write_text("def main():\n    print('baseline code')\n    return 0\n")
+    result = subprocess.run(
+        bot_command(tmp_path, 1),
+        cwd=REPO,
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "baseline code", (result.stdout, result.stderr)
