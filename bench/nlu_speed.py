@@ -85,8 +85,9 @@ def _consulted(parser: IntentParser, messages: Sequence[str]) -> float:
     """Share of messages on which the classifier is unsure, so the fuzzy fallback runs."""
     texts = [normalize(m) for m in messages]
     texts = [t for t in texts if t]
-    top = parser.classifier.predict_proba(texts).max(axis=1)
-    return float((top < parser.settings.answer_threshold).mean())
+    threshold = parser.settings.answer_threshold
+    unsure = [bool(parser.scorer.probabilities(t).max() < threshold) for t in texts]
+    return sum(unsure) / len(unsure)
 
 
 def typo_copies(
@@ -110,7 +111,7 @@ def fallback_check(
     `messages` and on 500 misspelled copies of training examples (for those, also how
     often each finds the copy's own intent)."""
     parser = IntentParser(
-        model.classifier, FuzzyMatcher(model.texts, model.intents), settings, model.evidence
+        model.scorer, FuzzyMatcher(model.texts, model.intents), settings, model.evidence
     )
     found = dict.fromkeys(
         ("consulted", "full_scan_hits", "different_hits", "full_scan_right", "prefiltered_right"),
@@ -121,12 +122,12 @@ def fallback_check(
         text = normalize(message)
         if not text:
             continue
-        probabilities = model.classifier.predict_proba([text])[0]
+        probabilities = model.scorer.probabilities(text)
         if probabilities.max() >= settings.answer_threshold:
             continue
         found["consulted"] += 1
         order = probabilities.argsort()[::-1][:FUZZY_INTENTS]
-        candidates = [str(model.classifier.classes_[i]) for i in order]
+        candidates = [model.scorer.classes[i] for i in order]
         full = parser.fuzzy.best(text, settings.fuzzy_threshold)
         few = parser.fuzzy.best(text, settings.fuzzy_threshold, candidates)
         found["full_scan_hits"] += full is not None
@@ -142,9 +143,9 @@ def both_ways(
 ) -> dict[str, Any]:
     """Parse figures with the pre-filtered fallback and with the full scan, side by side."""
     fuzzy = FuzzyMatcher(model.texts, model.intents)
-    now = IntentParser(model.classifier, fuzzy, settings, model.evidence)
+    now = IntentParser(model.scorer, fuzzy, settings, model.evidence)
     full_scan = FullScanMatcher(model.texts, model.intents)
-    before = IntentParser(model.classifier, full_scan, settings, model.evidence)
+    before = IntentParser(model.scorer, full_scan, settings, model.evidence)
     return {
         "prefiltered": parse_figures(now, messages, rounds),
         "full_scan": parse_figures(before, messages, rounds),
@@ -189,7 +190,7 @@ def _loaded_child(path: str, queries: Sequence[str], out: multiprocessing.Queue[
     with open(path, "rb") as handle:
         model = pickle.load(handle)
     for text in queries:
-        model.classifier.predict_proba([normalize(text)])
+        model.scorer.probabilities(normalize(text))
     out.put(rss(os.getpid())["rss_bytes"])
 
 

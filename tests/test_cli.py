@@ -6,6 +6,8 @@ import json
 import os
 import pickle
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -539,3 +541,21 @@ def test_the_stored_model_is_readable_like_the_other_project_files(
     other = (small_project / "models" / "other.txt").stat().st_mode & 0o777
     assert other == mode
     assert (small_project / "models" / "nlu.pkl").stat().st_mode & 0o777 == other
+
+
+def test_serving_a_stored_model_never_imports_sklearn(trained_project_dir: Path) -> None:
+    # scikit-learn (with the parts of SciPy it loads) would cost `serve` some 70 MiB.
+    script = (
+        "import sys; from pathlib import Path; import bot.web.app; "
+        "from bot.dialogue.assistant import Assistant; "
+        "a = Assistant.load(Path(sys.argv[1])); "
+        "assert a.parser.parse('kan ik met ideal betalen').intent == 'pay_with_ideal'; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(trained_project_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]", result.stderr

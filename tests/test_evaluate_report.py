@@ -235,7 +235,7 @@ def test_parse_at_is_what_the_parser_returns_at_each_threshold(run: Run) -> None
         fell_back += prediction.fallback != prediction.plain
         for threshold in THRESHOLDS:
             real = IntentParser(
-                model.classifier,
+                model.scorer,
                 fuzzy,
                 dataclasses.replace(settings.nlu, answer_threshold=threshold),
                 model.evidence,

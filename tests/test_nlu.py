@@ -9,14 +9,17 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from bot.config.settings import NluSettings
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.ngrams import analyzer_of
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import RANKING_SIZE, IntentParser, Match, ParseResult
+from bot.nlu.scorer import CompiledScorer
 
 EXAMPLES: dict[str, list[str]] = {
     "pay_with_ideal": [
@@ -78,7 +81,7 @@ def fuzzy() -> FuzzyMatcher:
 
 @pytest.fixture(scope="module")
 def parser(classifier: IntentClassifier, fuzzy: FuzzyMatcher) -> IntentParser:
-    return IntentParser(classifier, fuzzy, NluSettings())
+    return IntentParser(CompiledScorer.from_classifier(classifier), fuzzy, NluSettings())
 
 
 # --- classifier --------------------------------------------------------------------------
@@ -247,7 +250,8 @@ def test_fuzzy_takes_over_when_the_classifier_is_unsure(
     classifier: IntentClassifier, fuzzy: FuzzyMatcher
 ) -> None:
     # No classifier score reaches 1.01, so every message goes to the fuzzy fallback.
-    unsure = IntentParser(classifier, fuzzy, NluSettings(answer_threshold=1.01, fuzzy_threshold=85))
+    settings = NluSettings(answer_threshold=1.01, fuzzy_threshold=85)
+    unsure = IntentParser(CompiledScorer.from_classifier(classifier), fuzzy, settings)
     result = unsure.parse("kan ik met idael betalen")
     best = result.best
     assert best is not None
@@ -368,3 +372,39 @@ def test_a_classifier_of_two_intents_gives_two_probabilities() -> None:
     assert probabilities.shape == (2, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert list(model.predict(["hallo", "betalen met ideal"])) == ["greet", "pay_with_ideal"]
+
+
+def test_the_scorers_analyzers_give_sklearns_ngrams(classifier: IntentClassifier) -> None:
+    texts = [
+        "kan ik met ideal betalen",
+        "  twee   spaties\tvoor  en na ",
+        "a b cd",
+        "é ü ß 2fa 100%",
+        "",
+    ]
+    for _, vectorizer in classifier.features_.transformer_list:
+        ours, theirs = analyzer_of(vectorizer), vectorizer.build_analyzer()
+        for text in texts:
+            assert ours(text) == theirs(text), (vectorizer.analyzer, text)
+
+
+def test_a_vectorizer_the_analyzers_do_not_reproduce_is_refused() -> None:
+    with pytest.raises(ValueError, match="no analyzer"):
+        analyzer_of(TfidfVectorizer(analyzer="char", lowercase=False))
+    with pytest.raises(ValueError, match="no analyzer"):
+        analyzer_of(TfidfVectorizer())  # lower-cases
+
+
+@pytest.mark.parametrize("fitted", ["classifier", "nearest_classifier"])
+def test_a_pickled_scorer_scores_the_same_without_sklearn(
+    fitted: str, request: pytest.FixtureRequest
+) -> None:
+    classifier = request.getfixturevalue(fitted)
+    scorer = CompiledScorer.from_classifier(classifier)
+    texts = ["kan ik met ideal betalen", "hoi", "xq zzv", ""]
+    stored = pickle.dumps(scorer)
+    assert b"sklearn" not in stored
+    copy = pickle.loads(stored)
+    for text in texts:
+        assert np.allclose(copy.probabilities(text), scorer.probabilities(text))
+    assert copy.classes == tuple(str(c) for c in classifier.classes_)

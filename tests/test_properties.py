@@ -33,7 +33,9 @@ from hypothesis import strategies as st
 from processes import ServerProcess, project_with_config
 
 from bot.dialogue.assistant import Assistant
+from bot.nlu import load_training_data
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.model import fit_classifier
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import RANKING_SIZE, IntentParser, Match
 from bot.nlu.segments import question_part
@@ -211,8 +213,11 @@ def parser(trained_assistant: Assistant) -> IntentParser:
 
 
 @pytest.fixture(scope="module")
-def classifier(trained_assistant: Assistant) -> IntentClassifier:
-    return trained_assistant.model.classifier
+def classifier(trained_assistant: Assistant, project_dir: Path) -> IntentClassifier:
+    """The project's classifier fitted as `train` fits it (a stored model keeps only
+    its scorer)."""
+    articles = trained_assistant.project.knowledge.for_training()
+    return fit_classifier(load_training_data(project_dir), articles=articles)
 
 
 @pytest.fixture(scope="module")
@@ -257,13 +262,7 @@ def check_ranking(parser: IntentParser, text: str) -> None:
     # The classifier's scores are its probabilities, but for the domain evidence: an
     # article's intent can only lose score, and only to out_of_scope. A fuzzy hit on top
     # never scores lower than the classifier's best.
-    proba = dict(
-        zip(
-            parser.classifier.classes_,
-            parser.classifier.predict_proba([normalized])[0],
-            strict=True,
-        )
-    )
+    proba = dict(zip(parser.scorer.classes, parser.scorer.probabilities(normalized), strict=True))
     gated = parser.evidence.gated if parser.evidence is not None else frozenset()
     for match in from_classifier:
         if match.intent in gated:

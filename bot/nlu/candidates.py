@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 Array = np.ndarray[Any, Any]
 
@@ -26,6 +25,9 @@ def centroids(
     Pruning keeps the index sparse: without it an n-gram every intent uses ("en",
     "ik") is in every centroid, and ranking costs intents x n-grams per message.
     """
+    # Training only: serving never imports scikit-learn (bot/nlu/ngrams.py).
+    from sklearn.preprocessing import normalize
+
     membership = sp.csr_matrix(
         (np.ones(len(labels)), (labels, np.arange(len(labels)))),
         shape=(classes, len(labels)),

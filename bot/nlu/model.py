@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import sklearn
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.config.settings import NluSettings, Settings
-from bot.nlu.classifier import IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import ALL_STEPS, OUT_OF_SCOPE, IntentParser, Steps
+from bot.nlu.scorer import CompiledScorer
 from bot.nlu.training_data import TrainingData
 from bot.nlu.words import WordAnalyzer
+
+if TYPE_CHECKING:
+    from bot.nlu.classifier import IntentClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ CLASSIFIER_PARAMS: dict[str, Any] = {
 # A stored model starts with this line's prefix and a JSON header, then the pickle.
 MAGIC = b"pcpatrol-nlu "
 # Bumped when a stored model's layout changes (its classes or their fitted attributes):
-# a file of another format is retrained, never unpickled.
-MODEL_FORMAT = 2
+# a file of another format is retrained, never unpickled. 3: the scorer is stored, not
+# the scikit-learn classifier.
+MODEL_FORMAT = 3
 # The libraries whose output a stored model holds (fitted estimators, stems, word lists).
 MODEL_LIBRARIES = ("scikit-learn", "snowballstemmer", "wordfreq")
 # The modules whose code decides what a stored model contains: when any of them changes,
@@ -56,6 +58,7 @@ MODEL_CODE = (
     "classifier.py",
     "svm_training.py",
     "scorer.py",
+    "ngrams.py",
     "candidates.py",
     "evidence.py",
     "model.py",
@@ -79,10 +82,11 @@ class ArticleText:
 
 @dataclass
 class TrainedModel:
-    """A fitted classifier and the normalised examples behind it.
+    """A fitted classifier's scorer and the normalised examples behind it.
 
     Attributes:
-        classifier: The fitted IntentClassifier.
+        scorer: The fitted IntentClassifier's scorer: all a parse needs of it, without
+            scikit-learn.
         texts: Normalised training examples (for the fuzzy fallback).
         intents: Their intents.
         fingerprint: Hash of the examples, articles, parameters and library versions.
@@ -90,7 +94,7 @@ class TrainedModel:
         evidence: The domain words each article's intents need in a message.
     """
 
-    classifier: IntentClassifier
+    scorer: CompiledScorer
     texts: list[str]
     intents: list[str]
     fingerprint: str
@@ -106,7 +110,7 @@ class TrainedModel:
         """An IntentParser over this model with these thresholds (and all its steps,
         unless a measurement switches one off)."""
         return IntentParser(
-            self.classifier,
+            self.scorer,
             FuzzyMatcher(self.texts, self.intents),
             settings,
             evidence=self.evidence,
@@ -160,17 +164,17 @@ def train(
         articles: The articles' intents, titles and text. Without them no intent
             needs domain evidence.
     """
+    classifier = fit_classifier(data, params, articles)
     texts = [normalize(text) for text in data.texts()]
     intents = data.labels()
-    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
-    classifier = IntentClassifier(**params).fit(texts, intents, vocabulary)
     analyzer = classifier.analyzer_ or WordAnalyzer("none", compounds=False, spelling=False)
     titles = {intent: normalize(a.title) for a in articles for intent in a.intents}
+    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
     evidence = DomainEvidence(analyzer, titles, OUT_OF_SCOPE).fit(
         texts, intents, titles, vocabulary
     )
     return TrainedModel(
-        classifier=classifier,
+        scorer=CompiledScorer.from_classifier(classifier),
         texts=texts,
         intents=intents,
         fingerprint=fingerprint(data, params, articles),
@@ -179,11 +183,26 @@ def train(
     )
 
 
+def fit_classifier(
+    data: TrainingData,
+    params: Mapping[str, Any] = CLASSIFIER_PARAMS,
+    articles: Sequence[ArticleText] = (),
+) -> IntentClassifier:
+    """The IntentClassifier fitted on the examples, with the articles' text as the
+    vocabulary its domain words may correct and split towards."""
+    # Imported here: only training needs scikit-learn, and serving a stored model never
+    # loads it (some 70 MiB; bot/nlu/ngrams.py).
+    from bot.nlu.classifier import IntentClassifier
+
+    texts = [normalize(text) for text in data.texts()]
+    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
+    return IntentClassifier(**params).fit(texts, data.labels(), vocabulary)
+
+
 def header() -> dict[str, Any]:
     """What a stored model must have been written with to be unpickled here: the model
-    format and scikit-learn's minor version (its pickles are not portable across them)."""
-    major_minor = ".".join(sklearn.__version__.split(".")[:2])
-    return {"format": MODEL_FORMAT, "scikit-learn": major_minor}
+    format (the layout of the classes it holds)."""
+    return {"format": MODEL_FORMAT}
 
 
 def save(model: TrainedModel, path: Path) -> None:
@@ -200,9 +219,8 @@ def save(model: TrainedModel, path: Path) -> None:
 
 
 def load(path: Path) -> TrainedModel | None:
-    """The stored model, or None when it is missing, unreadable or written by another
-    model format or scikit-learn minor version (then: retrain). The header is checked
-    before anything is unpickled."""
+    """The stored model, or None when it is missing, unreadable or written in another
+    model format (then: retrain). The header is checked before anything is unpickled."""
     try:
         with path.open("rb") as handle:
             first = handle.readline()

@@ -9,11 +9,11 @@ from typing import Any
 
 from bot.config.settings import NluSettings
 from bot.nlu.candidates import top_candidates
-from bot.nlu.classifier import Array, IntentClassifier
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
+from bot.nlu.scorer import Array, CompiledScorer
 from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
 
 RANKING_SIZE = 5
@@ -121,7 +121,7 @@ class ParseResult:
 class IntentParser:
     """Turns a message into a ranked ParseResult.
 
-    The classifier scores the message and, in a long message, its question part
+    The classifier's scorer scores the message and, in a long message, its question part
     (`segments.question_part`) too. An article's intent keeps its score only when the
     message carries that article's domain words (`evidence`); otherwise the score goes
     to out_of_scope. When the classifier is still not confident, a message that
@@ -130,7 +130,7 @@ class IntentParser:
     fragments the classifier's n-grams miss.
 
     Args:
-        classifier: A fitted IntentClassifier.
+        scorer: A fitted IntentClassifier's scorer (`TrainedModel.scorer`).
         fuzzy: The fuzzy matcher over the same training examples.
         settings: Thresholds from config.yml.
         evidence: The domain words articles need; None answers without that check.
@@ -139,18 +139,18 @@ class IntentParser:
 
     def __init__(
         self,
-        classifier: IntentClassifier,
+        scorer: CompiledScorer,
         fuzzy: FuzzyMatcher,
         settings: NluSettings,
         evidence: DomainEvidence | None = None,
         steps: Steps = ALL_STEPS,
     ) -> None:
-        self.classifier = classifier
+        self.scorer = scorer
         self.steps = steps
         self.fuzzy = fuzzy
         self.settings = settings
         self.evidence = evidence
-        classes = [str(c) for c in classifier.classes_]
+        classes = list(scorer.classes)
         self.intents = frozenset(classes)
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
         # Normalised example -> its intent: a message that is an example needs no evidence.
@@ -176,13 +176,12 @@ class IntentParser:
             probabilities = self._require_evidence(probabilities, *found)
         # The best few only: sorting every intent costs more than the rest of a parse.
         order = top_candidates(probabilities[None, :], max(RANKING_SIZE, FUZZY_INTENTS))[0]
-        classes = self.classifier.classes_
+        classes = self.scorer.classes
         ranking = [
-            Match(str(classes[i]), float(probabilities[i]), "classifier")
-            for i in order[:RANKING_SIZE]
+            Match(classes[i], float(probabilities[i]), "classifier") for i in order[:RANKING_SIZE]
         ]
         if ranking[0].score < self.settings.answer_threshold:
-            candidates = [str(classes[i]) for i in order[:FUZZY_INTENTS]]
+            candidates = [classes[i] for i in order[:FUZZY_INTENTS]]
             hit = self.fuzzy.best(normalized, self.settings.fuzzy_threshold, candidates)
             if hit is not None and self._allowed(hit.intent, found):
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
@@ -198,12 +197,12 @@ class IntentParser:
         the whole message answers with another intent on its own: "waar kan ik ze
         downloaden?" leans on the story for what "ze" are.
         """
-        whole: Array = self.classifier.predict_proba([normalized])[0]
+        whole = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
         part = normalize(question) if question is not None else ""
         if not part or part == normalized:
             return whole
-        asked: Array = self.classifier.predict_proba([part])[0]
+        asked = self.scorer.probabilities(part)
         best, told = int(asked.argmax()), int(whole.argmax())
         if best == self._out_of_scope or asked[best] <= whole[told]:
             return whole

@@ -1,12 +1,12 @@
-"""Scoring one message with a fitted `IntentClassifier`, without sklearn's per-call
-overhead: the vectorizers' analyzers, the fitted idf, weights and sigmoids, and the same
-arithmetic as `IntentClassifier.reference_proba` (tests check they agree)."""
+"""Scoring one message: the fitted vocabularies, idf, weights and sigmoids of an
+`IntentClassifier` and the same arithmetic as its `reference_proba` (tests check they
+agree), without sklearn's per-call overhead. A stored model is this scorer, not the
+classifier: serving it never imports scikit-learn (`bot.nlu.ngrams`)."""
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bot.nlu.candidates import top_candidates
+from bot.nlu.ngrams import Analyzer, analyzer_of
 
 if TYPE_CHECKING:
     from bot.nlu.classifier import IntentClassifier
@@ -53,19 +54,20 @@ def probabilities_of(decisions: Array, candidates: Array, slope: Array, offset: 
 
 @dataclass(frozen=True)
 class CompiledScorer:
-    """The fitted classifier's arithmetic for one text, without sklearn's per-call
-    overhead (tested equal to `IntentClassifier.reference_proba`).
+    """The fitted classifier's arithmetic for one text, without sklearn (tested equal
+    to `IntentClassifier.reference_proba`).
 
     Attributes:
-        analyzers: Each vectorizer's own analyzer (text to n-grams).
+        classes: The intents, in the order of the weights' rows.
+        analyzers: Each vectorizer's analyzer (text to n-grams).
         vocabularies: Each vectorizer's n-gram to column, offset into the union.
         idf: Inverse document frequencies of all columns.
         index: Centroids, features x classes.
         weights: SVM weights, classes x features.
-        dense_weights: The same as a dense features x classes array, when the SVMs
-            were trained one-vs-rest: then each has weights on nearly every n-gram
-            (dense costs less than sparse), and a text's rows of it score every
-            intent for less than the candidates' rows of `weights` cost.
+        one_vs_rest: Whether the SVMs were trained one-vs-rest: then each has weights
+            on nearly every n-gram, and `dense_weights` holds them as a dense features
+            x classes array (dense costs less than sparse), whose rows for a text score
+            every intent for less than the candidates' rows of `weights` cost.
         intercept: SVM intercepts.
         slope: Sigmoid slope per intent.
         offset: Sigmoid offset per intent.
@@ -76,20 +78,41 @@ class CompiledScorer:
         word_columns: Per vectorizer, word to its known columns (bounded cache).
     """
 
-    analyzers: tuple[Callable[[str], list[str]], ...]
+    classes: tuple[str, ...]
+    analyzers: tuple[Analyzer, ...]
     vocabularies: tuple[dict[str, int], ...]
     idf: Array
     index: sp.csr_matrix
     weights: sp.csr_matrix
-    dense_weights: Array | None
+    one_vs_rest: bool
     intercept: Array
     slope: Array
     offset: Array
     candidates: int
     per_word: tuple[bool, ...] = ()
     word_columns: tuple[dict[str, list[int]], ...] = ()
+    # Built from `weights`, never stored (it would double the model file).
+    dense_weights: Array | None = field(init=False, default=None)
     # A zeroed dense text vector per thread, for the candidates' rows x text product.
-    scratch: threading.local = field(default_factory=threading.local)
+    scratch: threading.local = field(init=False, default_factory=threading.local)
+
+    def __post_init__(self) -> None:
+        if self.one_vs_rest:
+            dense = np.ascontiguousarray(self.weights.T.toarray())
+            object.__setattr__(self, "dense_weights", dense)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for derived in ("dense_weights", "scratch"):
+            state.pop(derived, None)
+        state["word_columns"] = tuple({} for _ in self.word_columns)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "dense_weights", None)
+        object.__setattr__(self, "scratch", threading.local())
+        self.__post_init__()
 
     @classmethod
     def from_classifier(cls, classifier: IntentClassifier) -> CompiledScorer:
@@ -99,16 +122,13 @@ class CompiledScorer:
             vocabularies.append({gram: start + col for gram, col in vec.vocabulary_.items()})
             start += len(vec.vocabulary_)
         return cls(
-            analyzers=tuple(vec.build_analyzer() for vec in vectorizers),
+            classes=tuple(str(c) for c in classifier.classes_),
+            analyzers=tuple(analyzer_of(vec) for vec in vectorizers),
             vocabularies=tuple(vocabularies),
             idf=np.concatenate([vec.idf_ for vec in vectorizers]),
             index=classifier.index_,
             weights=classifier.weights_,
-            dense_weights=(
-                np.ascontiguousarray(classifier.weights_.T.toarray())
-                if classifier.one_vs_rest_
-                else None
-            ),
+            one_vs_rest=classifier.one_vs_rest_,
             intercept=classifier.intercept_,
             slope=classifier.slope_,
             offset=classifier.offset_,
