@@ -86,7 +86,10 @@ def run(conversations: int, messages: int, clients: int, code: Path | None) -> d
         folder = Path(tmp)
         cold = project_copy(folder / "cold", with_model=False)
         process, _, cold_start = start(cold, folder / "cold.log", code)
-        stop(process)
+        try:
+            trained = rss(process.pid)
+        finally:
+            stop(process)
         # The warm start serves the model the cold start trained: each code its own
         # (a baseline may store another model format, which it would retrain).
         project = project_copy(folder / "warm", with_model=False)
@@ -121,6 +124,7 @@ def run(conversations: int, messages: int, clients: int, code: Path | None) -> d
         return {
             "start_to_first_answer_s": {"stored_model": warm_start, "training_first": cold_start},
             "model_loaded": loaded,
+            "after_training_first": trained,
             "after_conversations": after,
             "drive": json.loads(driven.stdout.strip().splitlines()[-1]),
             "store_bytes": store.stat().st_size,
@@ -129,11 +133,16 @@ def run(conversations: int, messages: int, clients: int, code: Path | None) -> d
 
 def report(figures: dict[str, Any]) -> str:
     loaded, after = figures["model_loaded"], figures["after_conversations"]
+    trained = figures["after_training_first"]
     drive = figures["drive"]
     starts = figures["start_to_first_answer_s"]
     rows = [
         ["RSS, model loaded (first answer given)", f"{loaded['rss_bytes'] / 2**20:,.0f} MiB"],
         ["peak RSS, model loaded", f"{loaded['peak_rss_bytes'] / 2**20:,.0f} MiB"],
+        [
+            "RSS / peak, started without a stored model (trained first)",
+            f"{trained['rss_bytes'] / 2**20:,.0f} / {trained['peak_rss_bytes'] / 2**20:,.0f} MiB",
+        ],
         [
             f"RSS after {drive['conversations']:,} conversations ({drive['requests']:,} messages)",
             f"{after['rss_bytes'] / 2**20:,.0f} MiB",

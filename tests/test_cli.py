@@ -17,6 +17,7 @@ from helpers import (
     CONTRACT_KEYS,
     REPO,
     SMALL_INTENTS,
+    copy_project,
     run_cli,
     write_article,
     write_small_project,
@@ -29,7 +30,7 @@ from bot.dialogue.policy import ConversationState, Decision
 from bot.maintenance.validate import validate_project
 from bot.nlu import model as stored_model
 from bot.nlu.parser import Match, ParseResult
-from bot.nlu.training_data import load_training_data
+from bot.nlu.training_data import Example, TrainingData, load_training_data
 
 ACTIONS = {"answer", "clarify", "escalate", "smalltalk"}
 
@@ -543,8 +544,13 @@ def test_the_stored_model_is_readable_like_the_other_project_files(
     assert (small_project / "models" / "nlu.pkl").stat().st_mode & 0o777 == other
 
 
-def test_serving_a_stored_model_never_imports_sklearn(trained_project_dir: Path) -> None:
-    # scikit-learn (with the parts of SciPy it loads) would cost `serve` some 70 MiB.
+@pytest.mark.parametrize("stored", [True, False])
+def test_serving_never_imports_sklearn(
+    trained_project_dir: Path, tmp_path: Path, stored: bool
+) -> None:
+    # scikit-learn (with the parts of SciPy it loads) would cost `serve` some 70 MiB. A
+    # start without a stored model trains in a child process, as a hot reload does.
+    project = trained_project_dir if stored else copy_project(tmp_path / "fresh")
     script = (
         "import sys; from pathlib import Path; import bot.web.app; "
         "from bot.dialogue.assistant import Assistant; "
@@ -553,9 +559,16 @@ def test_serving_a_stored_model_never_imports_sklearn(trained_project_dir: Path)
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(trained_project_dir)],
+        [sys.executable, "-c", script, str(project)],
         capture_output=True,
         text=True,
         check=True,
     )
     assert result.stdout.strip() == "[]", result.stderr
+    assert (project / "models" / "nlu.pkl").exists()
+
+
+def test_an_error_of_training_in_the_child_is_raised_as_it_was(tmp_path: Path) -> None:
+    lonely = TrainingData(tuple(Example(t, "greet", tmp_path, 1) for t in ("hoi", "hallo")))
+    with pytest.raises(ValueError, match="at least two intents"):
+        stored_model.train_elsewhere(lonely)

@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -267,11 +269,42 @@ def _header_of(line: bytes) -> dict[str, Any] | None:
 def ensure_trained(
     settings: Settings, data: TrainingData, articles: Sequence[ArticleText] = ()
 ) -> TrainedModel:
-    """The stored model when it matches `data`, else a freshly trained and stored one."""
+    """The stored model when it matches `data`, else one freshly trained (in a child
+    process: `train_elsewhere`) and stored."""
     model = load(settings.model_file)
     if model is not None and model.fingerprint == fingerprint(data, articles=articles):
         return model
     logger.info("Training the NLU model on %d examples", len(data.examples))
-    model = train(data, articles=articles)
+    model = train_elsewhere(data, articles)
     save(model, settings.model_file)
     return model
+
+
+def train_elsewhere(data: TrainingData, articles: Sequence[ArticleText] = ()) -> TrainedModel:
+    """`train` with the project's parameters, in a child process of its own
+    (`bot.nlu.training_child`): training imports scikit-learn and peaks at several
+    times the memory a parse needs, and a process that serves (started without a stored
+    model, or hot-reloading) should keep neither.
+
+    Raises:
+        Whatever `train` raised in the child; RuntimeError when the child died.
+    """
+    # The parameters as they are now (a benchmark's ablation changes them).
+    request = pickle.dumps((data, dict(CLASSIFIER_PARAMS), list(articles)))
+    # The child imports bot from where this process did, not from its working folder.
+    path = [os.path.abspath(entry) if entry else os.getcwd() for entry in sys.path]
+    child = subprocess.run(
+        [sys.executable, "-P", "-m", "bot.nlu.training_child"],
+        input=request,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"training stopped (exit status {child.returncode}); see above")
+    outcome = pickle.loads(child.stdout)
+    if isinstance(outcome, Exception):
+        raise outcome
+    if not isinstance(outcome, TrainedModel):
+        raise RuntimeError(f"training returned {type(outcome).__name__}, not a model")
+    return outcome
