@@ -4,6 +4,7 @@ training raised, to stdout."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 
@@ -11,13 +12,18 @@ from bot.nlu.model import train
 
 
 def main() -> None:
+    # The result keeps the real stdout; whatever training prints (a library, C code)
+    # goes to stderr instead of into the pickle.
+    result = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     data, params, articles = pickle.load(sys.stdin.buffer)
     outcome: object
     try:
         outcome = train(data, params, articles)
     except Exception as exc:  # the parent raises it as its own
         outcome = exc
-    pickle.dump(outcome, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    with result:
+        pickle.dump(outcome, result, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 if __name__ == "__main__":
