@@ -3,10 +3,12 @@
 The rest of the project imports from here only. Inside, one module per concern:
 `normalize` (text clean-up), `language` (Dutch or English), `words` and `stopwords`
 (domain words), `classifier` (the TF-IDF model), `svm_training` (fitting its SVMs),
-`candidates` (the intents a message is scored for), `scorer` (scoring one message),
+`candidates` (the intents a message is scored for), `scorer` (scoring one message; what
+a stored model holds), `ngrams` (the scorer's n-grams, without scikit-learn),
 `segments` (the question in a long message), `evidence` (domain evidence), `fuzzy`
 (near-copies of examples), `parser` (a message to a ranked parse), `model` (training
-and storing), `training_data` (intents/*.yml).
+and storing), `training_child` (training in a process of its own), `training_data`
+(intents/*.yml).
 """
 
 from bot.nlu.language import Language, detect_language
