@@ -216,8 +216,10 @@ def parser(trained_assistant: Assistant) -> IntentParser:
 def classifier(trained_assistant: Assistant, project_dir: Path) -> IntentClassifier:
     """The project's classifier fitted as `train` fits it (a stored model keeps only
     its scorer)."""
+    data = load_training_data(project_dir)
     articles = trained_assistant.project.knowledge.for_training()
-    return fit_classifier(load_training_data(project_dir), articles=articles)
+    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
+    return fit_classifier([normalize(t) for t in data.texts()], data.labels(), vocabulary)
 
 
 @pytest.fixture(scope="module")

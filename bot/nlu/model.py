@@ -166,12 +166,12 @@ def train(
         articles: The articles' intents, titles and text. Without them no intent
             needs domain evidence.
     """
-    classifier = fit_classifier(data, params, articles)
     texts = [normalize(text) for text in data.texts()]
     intents = data.labels()
+    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
+    classifier = fit_classifier(texts, intents, vocabulary, params)
     analyzer = classifier.analyzer_ or WordAnalyzer("none", compounds=False, spelling=False)
     titles = {intent: normalize(a.title) for a in articles for intent in a.intents}
-    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
     evidence = DomainEvidence(analyzer, titles, OUT_OF_SCOPE).fit(
         texts, intents, titles, vocabulary
     )
@@ -186,19 +186,18 @@ def train(
 
 
 def fit_classifier(
-    data: TrainingData,
+    texts: Sequence[str],
+    intents: Sequence[str],
+    vocabulary: Sequence[str] = (),
     params: Mapping[str, Any] = CLASSIFIER_PARAMS,
-    articles: Sequence[ArticleText] = (),
 ) -> IntentClassifier:
-    """The IntentClassifier fitted on the examples, with the articles' text as the
-    vocabulary its domain words may correct and split towards."""
+    """The IntentClassifier fitted on normalised examples, with the articles' normalised
+    text as the vocabulary its domain words may correct and split towards."""
     # Imported here: only training needs scikit-learn, and serving a stored model never
     # loads it (some 70 MiB; bot/nlu/ngrams.py).
     from bot.nlu.classifier import IntentClassifier
 
-    texts = [normalize(text) for text in data.texts()]
-    vocabulary = [normalize(f"{a.title} {a.body}") for a in articles]
-    return IntentClassifier(**params).fit(texts, data.labels(), vocabulary)
+    return IntentClassifier(**params).fit(texts, intents, vocabulary)
 
 
 def header() -> dict[str, Any]:
