@@ -110,7 +110,6 @@ class CompiledScorer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        object.__setattr__(self, "dense_weights", None)
         object.__setattr__(self, "scratch", threading.local())
         self.__post_init__()
 
