@@ -22,7 +22,9 @@ from bot.nlu.normalize import normalize
         ("2FA aanzetten", "2fa aanzetten"),
         ("", ""),
         ("?!...", ""),
-        ("🙂👍", ""),
+        ("🙂👍", "🙂 👍"),
+        ("top👍🏻!", "top 👍"),
+        ("© 2026 → ok", "2026 ok"),
     ],
 )
 def test_case_accents_and_punctuation(text: str, expected: str) -> None:

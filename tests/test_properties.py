@@ -36,7 +36,7 @@ from bot.dialogue.assistant import Assistant
 from bot.nlu import load_training_data
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.model import fit_classifier
-from bot.nlu.normalize import normalize
+from bot.nlu.normalize import EMOJI, normalize
 from bot.nlu.parser import RANKING_SIZE, IntentParser, Match
 from bot.nlu.segments import question_part
 
@@ -110,13 +110,13 @@ def field_values(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 def naive_normalize(text: str) -> str:
-    """bot.nlu.normalize.normalize as it was written first, with the naive e-mail pattern."""
+    """bot.nlu.normalize.normalize with the naive e-mail pattern it was first written with."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(char for char in text if not unicodedata.combining(char)).lower()
     text = re.sub(r"(?:https?://|www\.)\S+", " url ", text)
     text = NAIVE_EMAIL.sub(" emailadres ", text)
     text = re.sub(r"([^\W\d_])\1{2,}", r"\1\1", text)
-    return re.sub(r"[\W_]+", " ", text).strip()
+    return " ".join(re.findall(rf"{EMOJI}|[^\W_]+", text))
 
 
 @PURE
@@ -126,9 +126,10 @@ def naive_normalize(text: str) -> str:
 def test_normalize_gives_lowercase_words_without_accents_or_punctuation(text: str) -> None:
     out = normalize(text)
     assert isinstance(out, str)
-    # Words of letters and digits, separated by single spaces.
+    # Words of letters and digits, and emoji on their own, separated by single spaces.
     assert out == " ".join(out.split())
-    assert all(char.isalnum() or char == " " for char in out), out
+    assert all(char.isalnum() or char == " " or re.fullmatch(EMOJI, char) for char in out), out
+    assert all(word.isalnum() or re.fullmatch(EMOJI, word) for word in out.split()), out
     assert out == out.lower()
     assert not any(unicodedata.combining(char) for char in out)
     # "hoiiii" is "hoii"; three of a letter never survive.
