@@ -64,6 +64,20 @@ def test_a_misspelling_is_never_corrected_into_a_function_word() -> None:
     assert stems.words("bij engie") == ["bij", "engie"]
 
 
+def test_a_typo_many_examples_share_is_still_read_as_the_word_it_misspells() -> None:
+    # "acount" in two examples is trusted as spelled right; "account" is ten times as
+    # frequent and one edit away, so "acount" means it. A real word ("factoren", one
+    # edit from "facturen") never does.
+    texts = ["mijn account"] * 20 + ["acount aanmaken", "mijn acount"]
+    texts += ["facturen betalen"] * 20 + ["de factoren", "twee factoren"]
+    words = WordAnalyzer("none").fit(texts)
+    assert words.typos_ == {"acount": "account"}
+    assert words.words("ik kom niet in mijn acount") == words.words("ik kom niet in mijn account")
+    assert words.words("factoren") == ["factoren"]
+    unspelled = WordAnalyzer("none", spelling=False).fit(texts)
+    assert unspelled.words("mijn acount") == ["mijn", "acount"]
+
+
 def test_a_compound_splits_into_domain_words(words: WordAnalyzer) -> None:
     # "twee" + "stap" + the linking s + "verificatie"
     assert words.words("tweestapsverificatie") == ["twee", "stap", "verificatie"]

@@ -31,8 +31,11 @@ MIN_COMPOUND = 7
 MIN_PART = 3
 # Dutch links compound parts with -s- or -e(n)- ("betaalsgegevens", "klantenportaal").
 LINKS = ("", "s", "e", "en")
-# A word seen this often in the domain's texts is trusted as spelled right.
+# A word seen this often in the domain's texts is trusted as spelled right...
 TRUSTED_COUNT = 2
+# ...unless a domain word one edit away is this many times as frequent: then it is that
+# word's common typo ("acount" in ten examples, "account" in hundreds).
+TYPO_RATIO = 10
 # Words a message repeats; past this the per-word cache starts afresh.
 CACHE_SIZE = 50_000
 
@@ -61,6 +64,7 @@ class WordAnalyzer:
         self.vocabulary_: frozenset[str] = frozenset()
         self.everyday_: frozenset[str] = frozenset()
         self.ranked_: list[str] = []
+        self.typos_: dict[str, str] = {}
         self._cache: dict[str, tuple[str, ...]] = {}
         self._last: tuple[str, tuple[str, ...]] = ("", ())
 
@@ -76,6 +80,7 @@ class WordAnalyzer:
         targets = [w for w in trusted if not {w, self.form(w)} & STOPWORDS]
         self.ranked_ = sorted(targets, key=lambda w: (-counts[w], w))
         self.vocabulary_ = frozenset(trusted)
+        self.typos_ = common_typos(counts, self.ranked_, self.everyday_) if self.spelling else {}
         self._cache = {}
         self._last = ("", ())
         return self
@@ -127,7 +132,7 @@ class WordAnalyzer:
 
     def _domain_words(self, word: str) -> list[str]:
         if word in self.vocabulary_ or not word.isalpha():
-            return [word]
+            return [self.typos_.get(word, word)]
         if self.compounds and len(word) >= MIN_COMPOUND:
             parts = self._split(word)
             if parts:
@@ -135,7 +140,7 @@ class WordAnalyzer:
         if self.spelling and len(word) >= MIN_CORRECTED and word not in self.everyday_:
             corrected = self._correct(word)
             if corrected:
-                return [corrected]
+                return [self.typos_.get(corrected, corrected)]
         return [word]
 
     def _split(self, word: str) -> list[str] | None:
@@ -196,6 +201,35 @@ class WordAnalyzer:
 
 
 _STEMMER = snowballstemmer.stemmer("dutch")
+
+
+def common_typos(
+    counts: Counter[str], targets: list[str], everyday: frozenset[str]
+) -> dict[str, str]:
+    """Each trusted word that is one edit (a swap is one) from a target `TYPO_RATIO`
+    times as frequent, mapped to that target; everyday words are never typos.
+
+    Two words one edit apart share a word with one letter left out, so each word is
+    compared with the targets that share one: linear in the vocabulary.
+    """
+    by_deletion: dict[str, list[str]] = {}
+    for target in targets:
+        for variant in _deletions(target):
+            by_deletion.setdefault(variant, []).append(target)
+    typos = {}
+    for word, count in counts.items():
+        if count < TRUSTED_COUNT or len(word) < MIN_CORRECTED or word in everyday:
+            continue  # a word seen once is not trusted: `_correct` corrects it
+        near = {t for v in _deletions(word) for t in by_deletion.get(v, ())}
+        near = {t for t in near if counts[t] >= TYPO_RATIO * count and OSA.distance(word, t) == 1}
+        if near:
+            typos[word] = min(near, key=lambda t: (-counts[t], t))
+    return typos
+
+
+def _deletions(word: str) -> set[str]:
+    """The word itself and the word with each one letter left out."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 @cache
