@@ -287,6 +287,12 @@ def test_every_article_intent_has_evidence_words_without_function_words(
         assert not found & {"de", "het", "ik", "kunnen", "the", "pcpatrol"}, intent
 
 
+def test_an_emoji_reply_is_small_talk(trained_assistant: Assistant) -> None:
+    # A thumbs-up after an answer is a yes or a thank-you, not a message for a colleague.
+    assert trained_assistant.parser.parse("👍").intent in ("affirm", "thanks")
+    assert trained_assistant.parser.parse("super, dankjewel 🙏").intent == "thanks"
+
+
 def test_customers_words_reach_their_article(trained_assistant: Assistant) -> None:
     # One misspelling, one compound, one word form: each must still find its article.
     for text, intent in [
