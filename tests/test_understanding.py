@@ -84,6 +84,13 @@ def test_a_compound_splits_into_domain_words(words: WordAnalyzer) -> None:
     assert words.words("factuurbetalen") == ["factuur", "betalen"]
 
 
+def test_a_compound_one_edit_from_a_domain_word_is_that_word_not_its_parts() -> None:
+    # "gebruikernaam" lost its linking s: it is "gebruikersnaam", not "gebruiker" + "naam".
+    texts = ["mijn gebruikersnaam", "gebruikersnaam kwijt", "de gebruiker", "de gebruiker"]
+    words = WordAnalyzer("none").fit([*texts, "je naam", "je naam"])
+    assert words.words("gebruikernaam") == ["gebruikersnaam"]
+
+
 def test_a_compound_written_apart_is_joined(words: WordAnalyzer) -> None:
     assert "bankrekening" in words.words("mijn bank rekening")
 

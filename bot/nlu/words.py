@@ -133,11 +133,17 @@ class WordAnalyzer:
     def _domain_words(self, word: str) -> list[str]:
         if word in self.vocabulary_ or not word.isalpha():
             return [self.typos_.get(word, word)]
+        correctable = self.spelling and len(word) >= MIN_CORRECTED and word not in self.everyday_
         if self.compounds and len(word) >= MIN_COMPOUND:
+            # A domain word one edit away beats a split: "gebruikernaam" lost its
+            # linking s, it is not "gebruiker" + "naam".
+            near = self._correct(word, 1) if correctable else None
+            if near:
+                return [self.typos_.get(near, near)]
             parts = self._split(word)
             if parts:
                 return parts
-        if self.spelling and len(word) >= MIN_CORRECTED and word not in self.everyday_:
+        if correctable:
             corrected = self._correct(word)
             if corrected:
                 return [self.typos_.get(corrected, corrected)]
@@ -177,9 +183,10 @@ class WordAnalyzer:
     def _part(self, word: str) -> bool:
         return word in self.vocabulary_ and word not in STOPWORDS
 
-    def _correct(self, word: str) -> str | None:
-        """The most frequent domain word within one or two edits (a swap is one)."""
-        allowed = 1 if len(word) < 8 else 2
+    def _correct(self, word: str, most: int = 2) -> str | None:
+        """The most frequent domain word within one edit (a swap is one), or two for a
+        word of eight letters or more; within `most` edits in any case."""
+        allowed = min(most, 1 if len(word) < 8 else 2)
         found = process.extractOne(word, self.ranked_, scorer=OSA.distance, score_cutoff=allowed)
         return None if found is None else str(found[0])
 
