@@ -134,19 +134,17 @@ class WordAnalyzer:
         if word in self.vocabulary_ or not word.isalpha():
             return [self.typos_.get(word, word)]
         correctable = self.spelling and len(word) >= MIN_CORRECTED and word not in self.everyday_
+        corrected, edits = self._correct(word) if correctable else (None, 0)
         if self.compounds and len(word) >= MIN_COMPOUND:
             # A domain word one edit away beats a split: "gebruikernaam" lost its
             # linking s, it is not "gebruiker" + "naam".
-            near = self._correct(word, 1) if correctable else None
-            if near:
-                return [self.typos_.get(near, near)]
+            if corrected and edits == 1:
+                return [self.typos_.get(corrected, corrected)]
             parts = self._split(word)
             if parts:
                 return parts
-        if correctable:
-            corrected = self._correct(word)
-            if corrected:
-                return [self.typos_.get(corrected, corrected)]
+        if corrected:
+            return [self.typos_.get(corrected, corrected)]
         return [word]
 
     def _split(self, word: str) -> list[str] | None:
@@ -183,12 +181,12 @@ class WordAnalyzer:
     def _part(self, word: str) -> bool:
         return word in self.vocabulary_ and word not in STOPWORDS
 
-    def _correct(self, word: str, most: int = 2) -> str | None:
-        """The most frequent domain word within one edit (a swap is one), or two for a
-        word of eight letters or more; within `most` edits in any case."""
-        allowed = min(most, 1 if len(word) < 8 else 2)
+    def _correct(self, word: str) -> tuple[str | None, int]:
+        """The most frequent of the nearest domain words within one edit (a swap is
+        one), or two for a word of eight letters or more, and its number of edits."""
+        allowed = 1 if len(word) < 8 else 2
         found = process.extractOne(word, self.ranked_, scorer=OSA.distance, score_cutoff=allowed)
-        return None if found is None else str(found[0])
+        return (None, 0) if found is None else (str(found[0]), int(found[1]))
 
     def _joined(self, raw: list[str]) -> list[str]:
         """Domain words written apart: "bank rekening", "fac tuur", "twee staps verificatie"."""
