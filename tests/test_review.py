@@ -42,8 +42,8 @@ ALWAYS_OPEN = {
     for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 }
 # Not understood twice in a row (both low confidence, closest intent pay_with_ideal).
-AFREKENEN = "kan het bedrag ook met mijn telefoon"
-AFREKENEN_AGAIN = "kan het bedrag ook met mijn telefoontje"
+AFREKENEN = "afrekenen met de telefoon"
+AFREKENEN_AGAIN = "afrekenen met de telefoon dan"
 PERSON = "ik wil een collega spreken over mijn rekening"  # request_human; labelled
 NEW_SUBJECT = "hoe verhuis ik mijn domein naar jullie"  # out_of_scope; labelled new_topic
 INVOICES = "waar staan mijn oude facturen"  # answered with view_invoices, then "Nee"
