@@ -37,11 +37,10 @@ class Steps:
         question_part: Score the question part of a long message too.
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each
-            word no article uses. Chosen on tests/data/dev2.tsv and cross-validation
-            (docs/design-notes.md).
+            word no article uses. Chosen on tests/data/dev2.tsv, dev3.tsv (examples
+            since the eighth round) and cross-validation (docs/design-notes.md).
         owner_weight: A short question about another owner's business ("de facturen
-            van ziggo") counts as this many foreign words more. Chosen on
-            tests/data/dev2.tsv, dev3.tsv and cross-validation.
+            van ziggo") counts as this many foreign words more. Chosen on the same.
     """
 
     question_part: bool = True
