@@ -192,6 +192,21 @@ def test_no_out_of_the_blue_is_smalltalk_not_an_escalation() -> None:
     assert decide_on(parse(("deny", 0.9))) == Decision("smalltalk", "deny")
 
 
+def test_small_talk_split_between_two_kinds_is_small_talk() -> None:
+    # "nee, dank je": neither deny nor thanks is sure alone, together they are.
+    assert decide_on(parse(("deny", 0.45), ("thanks", 0.44))) == Decision("smalltalk", "deny")
+    assert decide_on(parse(("thanks", 0.4), ("goodbye", 0.35)), after_answer()) == Decision(
+        "smalltalk", "thanks"
+    )
+
+
+def test_split_small_talk_never_answers_the_feedback_question() -> None:
+    # After "Heeft dit geholpen?" an unsure "nee" is not taken as small talk.
+    assert decide_on(parse(("deny", 0.45), ("thanks", 0.44)), after_answer()) == Decision(
+        "escalate", reason=LOW_CONFIDENCE
+    )
+
+
 # --- what the action needs of a decision ------------------------------------------------
 
 

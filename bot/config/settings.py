@@ -51,7 +51,8 @@ class NluSettings:
             without asking "Bedoelt u ...?".
         clarify_threshold: Lowest confidence at which an article is offered as a choice.
         fuzzy_threshold: Lowest rapidfuzz score (0-100) at which the fuzzy fallback decides.
-        smalltalk_threshold: Lowest confidence for greetings, thanks and goodbyes.
+        smalltalk_threshold: Lowest confidence for greetings, thanks and goodbyes; a
+            message that mixes them ("nee, dank je") counts their confidences together.
         max_wrong_answer_rate: Target of `evaluate`'s threshold sweep: the largest share of
             messages (0-1) that may be answered with a wrong article.
     """

@@ -165,14 +165,22 @@ def decide(
         return Decision("escalate", reason=NOT_UNDERSTOOD)
     if best.intent == REQUEST_HUMAN and _sure(best, settings.smalltalk_threshold):
         return Decision("escalate", REQUEST_HUMAN, reason=REQUEST_HUMAN)
+    awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
-        awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
         if best.intent == DENY and awaiting_reply:
             return Decision("escalate", DENY, reason=NOT_HELPED)
         return Decision("smalltalk", best.intent)
     if best.intent in article_intents:
         return _decide_article(parse, best, article_intents, settings)
-    if best.intent in SMALLTALK_INTENTS and _sure(best, settings.smalltalk_threshold):
+    # "nee, dank je" or "thx, doei" splits its confidence between two kinds of small
+    # talk; any small-talk reply fits it. A reply to "Heeft dit geholpen?" is judged
+    # by affirm or deny alone (above).
+    pooled = best.intent in SMALLTALK_INTENTS or not awaiting_reply
+    if (
+        best.intent in SMALLTALK_INTENTS | {AFFIRM, DENY}
+        and pooled
+        and _small_talk_score(parse) >= settings.smalltalk_threshold
+    ):
         return Decision("smalltalk", best.intent)
     if best.intent == OUT_OF_SCOPE:
         reason = OUT_OF_SCOPE if parse.understood else NOT_UNDERSTOOD
@@ -203,3 +211,11 @@ def _decide_article(
 
 def _sure(match: Match, threshold: float) -> bool:
     return match.source == "payload" or match.score >= threshold
+
+
+def _small_talk_score(parse: ParseResult) -> float:
+    """The confidence that the message is small talk of any kind (a payload is sure)."""
+    if parse.best is not None and parse.best.source == "payload":
+        return 1.0
+    kinds = SMALLTALK_INTENTS | {AFFIRM, DENY}
+    return sum(match.score for match in parse.ranking if match.intent in kinds)
