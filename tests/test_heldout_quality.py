@@ -59,10 +59,10 @@ def test_heldout_answer_quality(assistant: Assistant) -> None:
     metrics = evaluated(assistant, HELDOUT).figures()
     assert metrics["rows"] >= 150
     print(metrics)
-    assert metrics["answer_accuracy"] >= 0.94
-    assert metrics["wrong_answer_rate"] <= 0.015
-    assert metrics["escalation_recall"] >= 0.94
-    assert metrics["smalltalk_accuracy"] >= 0.92
+    assert metrics["answer_accuracy"] >= 0.96
+    assert metrics["wrong_answer_rate"] <= 0.01
+    assert metrics["escalation_recall"] >= 0.96
+    assert metrics["smalltalk_accuracy"] >= 0.95
 
 
 def test_second_heldout_answer_quality(assistant: Assistant) -> None:
@@ -71,9 +71,9 @@ def test_second_heldout_answer_quality(assistant: Assistant) -> None:
     assert metrics["rows"] >= 500
     right = {kind: n / total for kind, (n, total) in evaluation.right_by_kind().items()}
     print(metrics, right)
-    assert metrics["answer_accuracy"] >= 0.95
-    assert metrics["wrong_answer_rate"] <= 0.01
-    assert metrics["escalation_recall"] >= 0.96
+    assert metrics["answer_accuracy"] >= 0.955
+    assert metrics["wrong_answer_rate"] <= 0.006
+    assert metrics["escalation_recall"] >= 0.97
     assert metrics["smalltalk_accuracy"] >= 0.95
     assert right["long"] >= 0.95
 
@@ -82,7 +82,7 @@ def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
     metrics = evaluated(assistant, OUT_OF_DOMAIN).figures()
     assert metrics["rows"] >= 300
     answered = metrics["wrong_answer_rate"]
-    assert answered <= 0.01  # every answer to these is a wrong one
+    assert answered <= 0.006  # every answer to these is a wrong one
 
 
 def test_third_heldout_answer_quality(assistant: Assistant) -> None:
@@ -91,15 +91,14 @@ def test_third_heldout_answer_quality(assistant: Assistant) -> None:
     assert metrics["rows"] >= 350
     right = {kind: n / total for kind, (n, total) in evaluation.right_by_kind().items()}
     print(metrics, right)
-    assert metrics["answer_accuracy"] >= 0.95
+    assert metrics["answer_accuracy"] >= 0.97
     assert metrics["wrong_answer_rate"] <= 0.006
-    assert metrics["escalation_recall"] >= 0.97
+    assert metrics["escalation_recall"] >= 0.98
     assert right["long"] >= 0.95
 
 
 def test_more_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
     metrics = evaluated(assistant, OUT_OF_DOMAIN2).figures()
     assert metrics["rows"] >= 240
-    # 4 of 245 since the seventh round (3 after the fifth and sixth, 4 after the
-    # fourth): README, "Seventh round".
-    assert metrics["wrong_answer_rate"] <= 0.017  # every answer to these is a wrong one
+    # 1 of 245 since the eighth round (4 after the seventh): README, "Eighth round".
+    assert metrics["wrong_answer_rate"] <= 0.009  # every answer to these is a wrong one
