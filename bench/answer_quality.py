@@ -209,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="a checkout of the code before")
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument(
-        "--sets", nargs="*", default=list(SETS), choices=[*SETS, "dev", "dev2", "dev3"]
+        "--sets",
+        nargs="*",
+        default=list(SETS),
+        choices=[*SETS, "dev", "dev2", "dev10", "out_of_domain_dev3", "smalltalk_dev"],
     )
     args = parser.parse_args(argv)
     sets = {name: SETS.get(name, DATA / f"{name}.tsv") for name in args.sets}
