@@ -513,10 +513,14 @@ async def test_a_request_for_a_person_resets_the_low_confidence_count(project: P
 async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
     project: Project,
 ) -> None:
+    # Unsure even as small talk of any kind: "nee bedankt" at deny 0.3 and thanks 0.29
+    # together would be sure small talk.
     parse = ParseResult(
-        "nee bedankt", "nl", (Match("deny", 0.3, "classifier"), Match("thanks", 0.29, "classifier"))
+        "nee eigenlijk",
+        "nl",
+        (Match("deny", 0.3, "classifier"), Match("out_of_scope", 0.29, "classifier")),
     )
-    state = ConversationState(question="nee bedankt")
+    state = ConversationState(question="nee eigenlijk")
     decision = decide(parse, state, project.knowledge.intents, NluSettings())
     assert (decision.kind, decision.intent, decision.reason) == (
         "escalate",
