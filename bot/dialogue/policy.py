@@ -173,14 +173,10 @@ def decide(
     if best.intent in article_intents:
         return _decide_article(parse, best, article_intents, settings)
     # "nee, dank je" or "thx, doei" splits its confidence between two kinds of small
-    # talk; any small-talk reply fits it. A reply to "Heeft dit geholpen?" is judged
-    # by affirm or deny alone (above).
-    pooled = best.intent in SMALLTALK_INTENTS or not awaiting_reply
-    if (
-        best.intent in SMALLTALK_INTENTS | {AFFIRM, DENY}
-        and pooled
-        and _small_talk_score(parse) >= settings.smalltalk_threshold
-    ):
+    # talk; any small-talk reply fits it. In a reply to "Heeft dit geholpen?" a yes or
+    # no means something else, so there they never add up (nor decide unless sure).
+    kinds = SMALLTALK_INTENTS if awaiting_reply else SMALLTALK_INTENTS | {AFFIRM, DENY}
+    if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
     if best.intent == OUT_OF_SCOPE:
         reason = OUT_OF_SCOPE if parse.understood else NOT_UNDERSTOOD
@@ -213,9 +209,9 @@ def _sure(match: Match, threshold: float) -> bool:
     return match.source == "payload" or match.score >= threshold
 
 
-def _small_talk_score(parse: ParseResult) -> float:
-    """The confidence that the message is small talk of any kind (a payload is sure)."""
+def _small_talk_score(parse: ParseResult, kinds: frozenset[str]) -> float:
+    """The confidence that the message is small talk of one of `kinds` (a payload is
+    sure)."""
     if parse.best is not None and parse.best.source == "payload":
         return 1.0
-    kinds = SMALLTALK_INTENTS | {AFFIRM, DENY}
     return sum(match.score for match in parse.ranking if match.intent in kinds)
