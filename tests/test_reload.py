@@ -88,13 +88,15 @@ def add_example(intents_file: Path, after_line: int, text: str) -> None:
     intents_file.write_text("".join(lines), encoding="utf-8")
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> bool:
-    """Poll `check` until it holds or `seconds` pass; whether it held."""
+async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> bool:
+    """Poll `check` until it holds or `seconds` pass; whether it held. Twice a second:
+    a check that parses a message stays under the 120 a minute an address may send
+    while the project retrains."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await check():
             return True
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
     return False
 
 

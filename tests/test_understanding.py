@@ -234,7 +234,7 @@ def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
     ("text", "someone_else"),
     [
         ("waar kan ik mijn facturen van ziggo downloaden", True),
-        ("ik wil 2fa aanzetten op mijn instagram", True),
+        ("ik wil 2fa aanzetten op mijn tiktok", True),
         ("where can I download the invoices from my vodafone account", True),
         ("kan ik bij jullie met ideal betalen", False),
         ("de incasso van mijn bank is mislukt", False),
@@ -254,7 +254,8 @@ def test_another_owners_business_is_recognised(
 def test_another_owners_name_lowers_the_articles_score(
     trained_assistant: Assistant,
 ) -> None:
-    text = "waar kan ik mijn facturen van ziggo downloaden"
+    # Not an example: an example needs no evidence, so it is never discounted.
+    text = "waar download ik de facturen van ziggo"
     discounted = trained_assistant.parser.parse(text)
     plain = without(trained_assistant, owner_weight=0).parse(text)
     score = {m.intent: m.score for m in discounted.ranking}.get("view_invoices", 0.0)
