@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sets",
         nargs="*",
         default=list(SETS),
-        choices=[*SETS, "dev", "dev2", "dev10", "out_of_domain_dev3", "smalltalk_dev"],
+        choices=[*SETS, *sorted(path.stem for path in DATA.glob("*dev*.tsv"))],
     )
     args = parser.parse_args(argv)
     sets = {name: SETS.get(name, DATA / f"{name}.tsv") for name in args.sets}
