@@ -545,18 +545,19 @@ def test_the_stored_model_is_readable_like_the_other_project_files(
 
 
 @pytest.mark.parametrize("stored", [True, False])
-def test_serving_never_imports_sklearn(
+def test_serving_never_imports_sklearn_or_matplotlib(
     trained_project_dir: Path, tmp_path: Path, stored: bool
 ) -> None:
-    # scikit-learn (with the parts of SciPy it loads) would cost `serve` some 70 MiB. A
-    # start without a stored model trains in a child process, as a hot reload does.
+    # scikit-learn (with the parts of SciPy it loads) would cost `serve` some 70 MiB,
+    # matplotlib (the reports' figures) some 28 MiB. A start without a stored model
+    # trains in a child process, as a hot reload does. `serve` starts from the command.
     project = trained_project_dir if stored else copy_project(tmp_path / "fresh")
     script = (
-        "import sys; from pathlib import Path; import bot.web.app; "
+        "import sys; from pathlib import Path; import bot.cli.main; import bot.web.app; "
         "from bot.dialogue.assistant import Assistant; "
         "a = Assistant.load(Path(sys.argv[1])); "
         "assert a.parser.parse('kan ik met ideal betalen').intent == 'pay_with_ideal'; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'matplotlib')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script, str(project)],

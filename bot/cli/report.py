@@ -11,11 +11,14 @@ from bot.cli import AddCommand
 from bot.config.project import load_project
 from bot.insights import Insights, gather, period_of
 from bot.insights.page import BY
-from bot.insights.report import write_report
 from bot.store import open_store
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # Imported here: the report's figures need matplotlib (some 28 MiB), which `serve`
+    # and the other commands do not.
+    from bot.insights.report import write_report
+
     project = load_project(args.project)
     try:
         period = period_of(args.since, args.by, project.settings.livechat.timezone)
