@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import pickle
 
+import numpy as np
 import pytest
 
+from bot.config.settings import NluSettings
 from bot.dialogue.assistant import Assistant
 from bot.nlu import normalize
 from bot.nlu.evidence import DomainEvidence
+from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.parser import IntentParser, ParseResult, Steps
 from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part
 from bot.nlu.words import WordAnalyzer
@@ -196,6 +199,49 @@ def test_a_question_part_that_leans_on_the_story_does_not_override_it(
         "iedereen de algemene voorwaarden. Ik heb ze nergens bewaard. Waar kan ik ze downloaden?"
     )
     assert trained_assistant.parser.parse(text).intent == "terms_and_conditions"
+
+
+class ScriptedScorer:
+    """A scorer that gives each normalised text the probabilities written for it."""
+
+    def __init__(self, classes: tuple[str, ...], scores: dict[str, list[float]]) -> None:
+        self.classes = classes
+        self.scores = {normalize(text): np.array(row) for text, row in scores.items()}
+
+    def probabilities(self, text: str) -> np.ndarray:
+        return self.scores[text]
+
+
+MAIL_STORY = (
+    "Vanochtend kreeg ik een mail over een mislukte incasso. Eerst dacht ik aan "
+    "phishing, maar hij lijkt echt van jullie te komen. Wat betekent dit bericht precies?"
+)
+STORY_CLASSES = ("affirm", "failed_direct_debit", "out_of_scope", "sender_addresses")
+
+
+def scripted_parser(question_scores: list[float]) -> IntentParser:
+    """A parser whose whole story leans on the failed debit, under the answer threshold,
+    and whose question part scores `question_scores`."""
+    question = question_part(MAIL_STORY)
+    assert question == "Wat betekent dit bericht precies?"
+    scorer = ScriptedScorer(
+        STORY_CLASSES, {MAIL_STORY: [0.0, 0.54, 0.0, 0.46], question: question_scores}
+    )
+    fuzzy = FuzzyMatcher(["hoi"], ["affirm"])
+    return IntentParser(scorer, fuzzy, NluSettings(answer_threshold=0.6))  # type: ignore[arg-type]
+
+
+def test_the_question_of_a_story_is_never_small_talk() -> None:
+    # Alone, "Wat betekent dit bericht precies?" reads as a yes ("klopt dat?"); the story
+    # is about a failed debit, and a reply "Waarmee kan ik u helpen?" would ignore it.
+    parse = scripted_parser([0.57, 0.27, 0.16, 0.0]).parse(MAIL_STORY)
+    assert parse.intent == "failed_direct_debit"
+    assert parse.confidence == pytest.approx(0.54)
+
+
+def test_a_question_part_that_points_at_an_article_still_decides() -> None:
+    parse = scripted_parser([0.0, 0.05, 0.05, 0.9]).parse(MAIL_STORY)
+    assert parse.intent == "sender_addresses"
 
 
 @pytest.mark.parametrize(

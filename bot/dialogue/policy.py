@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bot.config.settings import NluSettings
-from bot.nlu import OUT_OF_SCOPE, Language, Match, ParseResult
+from bot.nlu import OUT_OF_SCOPE, SOCIAL_INTENTS, Language, Match, ParseResult
 
-SMALLTALK_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge"})
 AFFIRM, DENY = "affirm", "deny"
+# Answered with the response of the same name; what a yes or a no means depends on the
+# conversation.
+SMALLTALK_INTENTS = SOCIAL_INTENTS - {AFFIRM, DENY}
 REQUEST_HUMAN = "request_human"
 NOT_HELPED, LOW_CONFIDENCE = "not_helped", "low_confidence"
 # A message that does not read as Dutch or English: the customer may rephrase first.

@@ -14,7 +14,7 @@ and storing), `training_child` (training in a process of its own), `training_dat
 from bot.nlu.language import Language, detect_language
 from bot.nlu.model import ArticleText, TrainedModel, ensure_trained, load, save, train
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import OUT_OF_SCOPE, IntentParser, Match, ParseResult
+from bot.nlu.parser import OUT_OF_SCOPE, SOCIAL_INTENTS, IntentParser, Match, ParseResult
 from bot.nlu.training_data import (
     INTENT_NAME,
     INTENTS_DIR,
@@ -28,6 +28,7 @@ __all__ = [
     "INTENTS_DIR",
     "INTENT_NAME",
     "OUT_OF_SCOPE",
+    "SOCIAL_INTENTS",
     "ArticleText",
     "Example",
     "IntentParser",

@@ -19,6 +19,9 @@ from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
 OUT_OF_SCOPE = "out_of_scope"
+# The intents that carry no topic: greetings, thanks, goodbyes, yes, no and "ben je een
+# bot?". The question of a long story is never one of them ("Wat betekent dit bericht?").
+SOCIAL_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge", "affirm", "deny"})
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
 # A near-copy of an example almost always ranks its intent in the top 3; bench/nlu_speed.py
@@ -152,6 +155,7 @@ class IntentParser:
         classes = list(scorer.classes)
         self.intents = frozenset(classes)
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
+        self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
         self._gated = (
@@ -192,9 +196,9 @@ class IntentParser:
         """Intent probabilities of the message.
 
         In a long message the question part is scored too; it decides when it points
-        at an intent (not out_of_scope) more confidently than the whole message, unless
-        the whole message answers with another intent on its own: "waar kan ik ze
-        downloaden?" leans on the story for what "ze" are.
+        at an intent (not out_of_scope, nor one of `SOCIAL_INTENTS`) more confidently
+        than the whole message, unless the whole message answers with another intent
+        on its own: "waar kan ik ze downloaden?" leans on the story for what "ze" are.
         """
         whole = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
@@ -203,7 +207,7 @@ class IntentParser:
             return whole
         asked = self.scorer.probabilities(part)
         best, told = int(asked.argmax()), int(whole.argmax())
-        if best == self._out_of_scope or asked[best] <= whole[told]:
+        if best == self._out_of_scope or best in self._social or asked[best] <= whole[told]:
             return whole
         if told not in (best, self._out_of_scope) and (
             whole[told] >= self.settings.answer_threshold
