@@ -355,6 +355,19 @@ def test_the_number_of_threads_changes_the_model_only_within_liblinears_toleranc
     assert list(one.predict(texts)) == list(two.predict(texts))
 
 
+def test_vectorizers_fitted_in_processes_give_the_same_features(
+    classifier: IntentClassifier,
+) -> None:
+    """A large helpcenter's vectorizers are fitted in processes: the same vocabularies and
+    weights, and the domain-word analyzer stays the one the classifier holds."""
+    parallel = IntentClassifier(parallel_features=1, n_jobs=2).fit(TEXTS, LABELS)
+    texts = [*TEXTS, "kan ik met idael betalen", "woorden die nergens voorkomen"]
+    same = parallel.features_.transform(texts) != classifier.features_.transform(texts)
+    assert same.nnz == 0
+    assert dict(parallel.features_.transformer_list)["forms"].analyzer is parallel.analyzer_
+    assert parallel.features_.n_jobs is None
+
+
 def test_a_pickled_classifier_scores_the_same(classifier: IntentClassifier) -> None:
     texts = ["kan ik met ideal betalen", "hoi", "xq zzv"]
     before = classifier.predict_proba(texts)

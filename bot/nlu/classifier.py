@@ -68,7 +68,12 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         random_state: Seed of the folds, the background samples and liblinear.
         n_jobs: Threads that fit SVMs at once (joblib's convention: None is one, -1
             is one per core). liblinear's shuffles share C's rand(), so the weights
-            may differ within its tolerance from one thread count to another.
+            may differ within its tolerance from one thread count to another. Past
+            `parallel_features` examples, also the processes that fit the vectorizers.
+        parallel_features: Fit the vectorizers in `n_jobs` processes from this many
+            examples on: they run Python and hold the GIL. On fewer, starting the
+            processes costs more than it saves (1.4 s alone against 2.3 s on 8,000
+            examples; 22.8 s against 15.2 s on 100,000).
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         spelling: bool = True,
         random_state: int = 0,
         n_jobs: int | None = None,
+        parallel_features: int = 50_000,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -106,6 +112,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.spelling = spelling
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.parallel_features = parallel_features
 
     def features(self, analyzer: WordAnalyzer | None = None) -> FeatureUnion:
         """The unfitted feature extractor: word, character and domain-word TF-IDF."""
@@ -155,7 +162,14 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                 self.word_forms, compounds=self.compounds, spelling=self.spelling
             ).fit([*texts, *vocabulary])
         self.features_ = self.features(self.analyzer_)
+        if len(texts) >= self.parallel_features:
+            self.features_.set_params(n_jobs=self.n_jobs)
         matrix: sp.csr_matrix = self.features_.fit_transform(list(texts)).tocsr()
+        # Later transforms are small; and a process fitted the domain words with a copy
+        # of the analyzer, where the scorer and the evidence should share this one.
+        self.features_.set_params(n_jobs=None)
+        if self.analyzer_ is not None:
+            self.features_.set_params(forms__analyzer=self.analyzer_)
         self.classes_, labels = np.unique(np.asarray(intents), return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError("the classifier needs examples of at least two intents")

@@ -124,8 +124,12 @@ def fingerprint(
     data: TrainingData,
     params: Mapping[str, Any] = CLASSIFIER_PARAMS,
     articles: Sequence[ArticleText] = (),
+    normalized: Sequence[str] | None = None,
 ) -> str:
-    """Hash of everything that changes the trained model."""
+    """Hash of everything that changes the trained model; `normalized` are the
+    examples' normalised texts when the caller has them already."""
+    if normalized is None:
+        normalized = [normalize(e.text) for e in data.examples]
     digest = hashlib.sha256()
     inputs = {
         "bot": __version__,
@@ -134,7 +138,9 @@ def fingerprint(
         "libraries": {name: importlib.metadata.version(name) for name in MODEL_LIBRARIES},
         "params": dict(params),
         # The normalised text too: what the classifier learns from, whatever changed it.
-        "examples": sorted([e.intent, e.text, normalize(e.text)] for e in data.examples),
+        "examples": sorted(
+            [e.intent, e.text, n] for e, n in zip(data.examples, normalized, strict=True)
+        ),
         "articles": [
             [list(a.intents), a.title, a.body, normalize(f"{a.title} {a.body}")] for a in articles
         ],
@@ -179,7 +185,7 @@ def train(
         scorer=CompiledScorer.from_classifier(classifier),
         texts=texts,
         intents=intents,
-        fingerprint=fingerprint(data, params, articles),
+        fingerprint=fingerprint(data, params, articles, texts),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         evidence=evidence,
     )
