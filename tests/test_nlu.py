@@ -355,12 +355,25 @@ def test_the_number_of_threads_changes_the_model_only_within_liblinears_toleranc
     assert list(one.predict(texts)) == list(two.predict(texts))
 
 
+def test_svms_fitted_in_processes_give_the_same_model() -> None:
+    """A large helpcenter's SVMs against nearest intents are fitted in processes, each
+    handed the training once on disk: the same SVMs as on threads, so the same answers."""
+    threads = IntentClassifier(**NEAREST, n_jobs=2).fit(TEXTS, LABELS)
+    processes = IntentClassifier(**NEAREST, n_jobs=2, processes_from=1).fit(TEXTS, LABELS)
+    texts = ["kan ik met ideal betalen", "facturen", "incasso mislukt", "hallo daar"]
+    assert np.allclose(
+        processes.decision_function(texts), threads.decision_function(texts), atol=1e-2
+    )
+    assert np.allclose(processes.slope_, threads.slope_, atol=1e-2)
+    assert list(processes.predict(texts)) == list(threads.predict(texts))
+
+
 def test_vectorizers_fitted_in_processes_give_the_same_features(
     classifier: IntentClassifier,
 ) -> None:
     """A large helpcenter's vectorizers are fitted in processes: the same vocabularies and
     weights, and the domain-word analyzer stays the one the classifier holds."""
-    parallel = IntentClassifier(parallel_features=1, n_jobs=2).fit(TEXTS, LABELS)
+    parallel = IntentClassifier(processes_from=1, n_jobs=2).fit(TEXTS, LABELS)
     texts = [*TEXTS, "kan ik met idael betalen", "woorden die nergens voorkomen"]
     same = parallel.features_.transform(texts) != classifier.features_.transform(texts)
     assert same.nnz == 0

@@ -18,7 +18,6 @@ How the SVMs are trained and read depends on the size of the problem:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -66,14 +65,14 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         compounds: Let that feature set split compounds and join split words.
         spelling: Let it correct unknown words to the nearest domain word.
         random_state: Seed of the folds, the background samples and liblinear.
-        n_jobs: Threads that fit SVMs at once (joblib's convention: None is one, -1
-            is one per core). liblinear's shuffles share C's rand(), so the weights
-            may differ within its tolerance from one thread count to another. Past
-            `parallel_features` examples, also the processes that fit the vectorizers.
-        parallel_features: Fit the vectorizers in `n_jobs` processes from this many
-            examples on: they run Python and hold the GIL. On fewer, starting the
-            processes costs more than it saves (1.4 s alone against 2.3 s on 8,000
-            examples; 22.8 s against 15.2 s on 100,000).
+        n_jobs: Threads, or processes, that fit at once (joblib's convention: None is
+            one, -1 is one per core). liblinear's shuffles share C's rand(), so the
+            weights may differ within its tolerance from one thread count to another.
+        processes_from: From this many examples on, the vectorizers and the SVMs
+            trained against nearest intents are fitted in `n_jobs` processes: they run
+            Python between the C calls and hold the GIL. On fewer, starting the
+            processes costs more than it saves (the vectorizers 1.4 s alone against
+            2.3 s on 8,000 examples; 22.8 s against 15.2 s on 100,000).
     """
 
     def __init__(
@@ -94,7 +93,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         spelling: bool = True,
         random_state: int = 0,
         n_jobs: int | None = None,
-        parallel_features: int = 50_000,
+        processes_from: int = 50_000,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -112,7 +111,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.spelling = spelling
         self.random_state = random_state
         self.n_jobs = n_jobs
-        self.parallel_features = parallel_features
+        self.processes_from = processes_from
 
     def features(self, analyzer: WordAnalyzer | None = None) -> FeatureUnion:
         """The unfitted feature extractor: word, character and domain-word TF-IDF."""
@@ -162,7 +161,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                 self.word_forms, compounds=self.compounds, spelling=self.spelling
             ).fit([*texts, *vocabulary])
         self.features_ = self.features(self.analyzer_)
-        if len(texts) >= self.parallel_features:
+        if len(texts) >= self.processes_from:
             self.features_.set_params(n_jobs=self.n_jobs)
         matrix: sp.csr_matrix = self.features_.fit_transform(list(texts)).tocsr()
         # Later transforms are small; and a process fitted the domain words with a copy
@@ -182,14 +181,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         passes = [(fold_of != fold, calibrated) for fold in range(self.calibration_folds)]
         passes.append((np.ones(len(labels), dtype=bool), everyone))
         steps = self.calibration_folds * len(calibrated) + len(self.classes_)
-        # One-vs-rest, each pass is one liblinear call: the passes share the cores.
-        # Otherwise each pass's SVMs do.
-        with (
-            ProgressBar(steps) as progress,
-            ThreadPoolExecutor(training.jobs if training.one_vs_rest else 1) as pool,
-        ):
-            running = [pool.submit(training.fit_svms, *fit, progress) for fit in passes]
-            fitted = [future.result() for future in running]
+        with ProgressBar(steps) as progress:
+            fitted = training.fit_passes(passes, progress)
         pairs = []
         for fold, (weights, intercept) in enumerate(fitted[:-1]):
             held = (fold_of == fold) & np.isin(labels, calibrated)
