@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import pickle
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -366,6 +369,24 @@ def test_svms_fitted_in_processes_give_the_same_model() -> None:
     )
     assert np.allclose(processes.slope_, threads.slope_, atol=1e-2)
     assert list(processes.predict(texts)) == list(threads.predict(texts))
+
+
+def test_without_a_writable_temporary_directory_the_svms_are_fitted_on_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The processes are handed the training as a file; when it cannot be written,
+    training still succeeds, on threads, and says why."""
+    threads = IntentClassifier(**NEAREST, n_jobs=2).fit(TEXTS, LABELS)
+    missing = tmp_path / "gone"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with caplog.at_level(logging.WARNING, logger="bot.nlu.svm_training"):
+        fallback = IntentClassifier(**NEAREST, n_jobs=2, processes_from=1).fit(TEXTS, LABELS)
+    assert "Fitting the SVMs on threads" in caplog.text
+    assert not missing.exists()
+    texts = ["kan ik met ideal betalen", "facturen", "incasso mislukt", "hallo daar"]
+    assert np.allclose(
+        fallback.decision_function(texts), threads.decision_function(texts), atol=1e-2
+    )
 
 
 def test_vectorizers_fitted_in_processes_give_the_same_features(

@@ -4,10 +4,12 @@ background, on threads or processes; and the progress bar of a long training."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from bot.nlu.classifier import IntentClassifier
 
 Array = np.ndarray[Any, Any]
+logger = logging.getLogger(__name__)
 # Training shows a progress bar on a terminal once it has run this long (seconds).
 PROGRESS_DELAY = 3.0
 # Intents whose SVMs one task fits past the one-vs-rest cost: enough to outweigh a
@@ -103,12 +106,7 @@ class SvmTraining:
                 running = [pool.submit(self._fit_one_vs_rest, *fit, progress) for fit in passes]
                 return [future.result() for future in running]
         fitted: list[list[tuple[int, Array, Array, float]]] = [[] for _ in passes]
-        with tempfile.TemporaryDirectory(prefix="pcpatrol-svm-") as folder:
-            source: SvmTraining | Path = self
-            if self.processes:
-                # Dumped once and memory-mapped by each process, not pickled per task.
-                source = Path(folder, "training.joblib")
-                joblib.dump(self, source)
+        with self._handed_out() as source:
             chunks = [
                 (number, usable, chunk)
                 for number, (usable, intents) in enumerate(passes)
@@ -116,7 +114,7 @@ class SvmTraining:
             ]
             parallel = Parallel(
                 n_jobs=self.jobs,
-                prefer="processes" if self.processes else "threads",
+                prefer="processes" if isinstance(source, Path) else "threads",
                 return_as="generator_unordered",
             )
             tasks = (delayed(_fit_chunk)(source, *chunk) for chunk in chunks)
@@ -124,6 +122,23 @@ class SvmTraining:
                 fitted[number] += svms
                 progress(len(svms))
         return [self._assembled(svms) for svms in fitted]
+
+    @contextmanager
+    def _handed_out(self) -> Iterator[SvmTraining | Path]:
+        """What the tasks fit from: for processes, a file of this training that each
+        memory-maps (dumped once, not pickled per task); on threads, or when that file
+        cannot be written, this training itself."""
+        with ExitStack() as stack:
+            source: SvmTraining | Path = self
+            if self.processes:
+                try:
+                    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="pcpatrol-"))
+                    source = Path(folder, "svm-training.joblib")
+                    joblib.dump(self, source)
+                except OSError as exc:  # no temporary directory, or a full one
+                    logger.warning("Fitting the SVMs on threads: %s", exc)
+                    source = self
+            yield source
 
     def _assembled(
         self, svms: list[tuple[int, Array, Array, float]]
