@@ -540,7 +540,9 @@ async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
 # --- action_smalltalk --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("intent", ["greet", "thanks", "goodbye", "bot_challenge"])
+@pytest.mark.parametrize(
+    "intent", ["greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology"]
+)
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_smalltalk_replies_with_the_response_of_the_intent(
     project: Project, intent: str, language: str

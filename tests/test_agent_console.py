@@ -633,7 +633,7 @@ async def test_the_livechat_from_queue_to_close(app: Client, anna: Console, bram
     assert labelled["handoff"]["label"] == "pay_with_ideal"
     assert "pay_with_ideal" in knowledge["intents"]
     # Only articles' intents: small talk, Ja and Nee are no topic of a question.
-    for not_a_topic in ("greet", "thanks", "goodbye", "affirm", "deny", "out_of_scope"):
+    for not_a_topic in ("greet", "thanks", "hold_on", "apology", "affirm", "deny", "out_of_scope"):
         assert not_a_topic not in knowledge["intents"]
     labelled = await anna.post(f"/agent/api/handoffs/{handoff_id}/label", {"label": "new_topic"})
     assert labelled["handoff"]["label"] == "new_topic"

@@ -44,6 +44,23 @@ async def test_a_greeting_is_smalltalk(assistant: Assistant) -> None:
     assert texts(turn) == assistant.project.responses.text("greet", "nl")
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "language"),
+    [
+        ("momentje, ik moet het even zoeken", "hold_on", "nl"),
+        ("one moment please", "hold_on", "en"),
+        ("sorry, dat was een typfout", "apology", "nl"),
+    ],
+)
+async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
+    assistant: Assistant, text: str, intent: str, language: str
+) -> None:
+    # "Momentje" is no question for a colleague: the bot waits, in the customer's language.
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert (turn.decision.kind, turn.parse.intent) == ("smalltalk", intent)
+    assert texts(turn) == assistant.project.responses.text(intent, language)
+
+
 async def test_asking_for_a_person_escalates(assistant: Assistant) -> None:
     turn = await assistant.handle(SENDER, "ik wil een medewerker spreken", ConversationState())
     assert turn.decision.kind == "escalate"

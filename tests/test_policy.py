@@ -174,7 +174,9 @@ def test_an_unsure_no_after_an_answer_is_a_low_confidence_escalation() -> None:
 # --- smalltalk ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("intent", ["greet", "thanks", "goodbye", "bot_challenge"])
+@pytest.mark.parametrize(
+    "intent", ["greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology"]
+)
 def test_confident_smalltalk_is_smalltalk(intent: str) -> None:
     decision = decide_on(parse((intent, 0.8)))
     assert decision == Decision("smalltalk", intent)

@@ -19,9 +19,12 @@ from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
 OUT_OF_SCOPE = "out_of_scope"
-# The intents that carry no topic: greetings, thanks, goodbyes, yes, no and "ben je een
-# bot?". The question of a long story is never one of them ("Wat betekent dit bericht?").
-SOCIAL_INTENTS = frozenset({"greet", "thanks", "goodbye", "bot_challenge", "affirm", "deny"})
+# The intents that carry no topic: greetings, thanks, goodbyes, yes, no, "ben je een
+# bot?", "momentje" and "sorry". The question of a long story is never one of them
+# ("Wat betekent dit bericht?").
+SOCIAL_INTENTS = frozenset(
+    {"greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology", "affirm", "deny"}
+)
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
 # A near-copy of an example almost always ranks its intent in the top 3; bench/nlu_speed.py
