@@ -61,6 +61,14 @@ async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
     assert texts(turn) == assistant.project.responses.text(intent, language)
 
 
+async def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about(
+    assistant: Assistant,
+) -> None:
+    turn = await assistant.handle(SENDER, "ik heb een probleem", ConversationState())
+    assert turn.decision.kind == "smalltalk"
+    assert texts(turn) == assistant.project.responses.text("how_can_i_help", "nl")
+
+
 async def test_asking_for_a_person_escalates(assistant: Assistant) -> None:
     turn = await assistant.handle(SENDER, "ik wil een medewerker spreken", ConversationState())
     assert turn.decision.kind == "escalate"

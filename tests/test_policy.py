@@ -123,6 +123,13 @@ def test_gibberish_is_not_understood_and_a_clear_other_question_out_of_scope() -
     assert decide_on(other) == Decision("escalate", "out_of_scope", reason=OUT_OF_SCOPE)
 
 
+def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about() -> None:
+    ranking = (Match("out_of_scope", 0.6, "classifier"),)
+    help_wanted = ParseResult("ik heb een probleem", "nl", ranking, without_topic=True)
+    assert decide_on(help_wanted) == Decision("smalltalk", "out_of_scope")
+    assert decide_on(help_wanted, after_answer()) == Decision("smalltalk", "out_of_scope")
+
+
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))

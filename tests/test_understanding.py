@@ -341,6 +341,20 @@ def test_every_article_intent_has_evidence_words_without_function_words(
         assert not found & {"de", "het", "ik", "kunnen", "the", "pcpatrol"}, intent
 
 
+def test_a_request_for_help_that_names_no_topic_is_without_topic(
+    trained_assistant: Assistant,
+) -> None:
+    parse = trained_assistant.parser.parse
+    for text in ("ik heb een probleem", "mag ik iets vragen?", "ik heb hulp nodig"):
+        result = parse(text)
+        assert (result.intent, result.without_topic) == ("out_of_scope", True), text
+    # A topic, even one no article has, is a question for a colleague.
+    for text in ("ik heb een probleem met mijn auto", "ik heb een vraag over de btw"):
+        result = parse(text)
+        assert (result.intent, result.without_topic) == ("out_of_scope", False), text
+    assert not parse("ik wil een medewerker spreken").without_topic
+
+
 def test_an_emoji_reply_is_small_talk(trained_assistant: Assistant) -> None:
     # A thumbs-up after an answer is a yes or a thank-you, not a message for a colleague.
     assert trained_assistant.parser.parse("👍").intent in ("affirm", "thanks")

@@ -180,6 +180,9 @@ def decide(
     kinds = SMALLTALK_INTENTS if awaiting_reply else SMALLTALK_INTENTS | {AFFIRM, DENY}
     if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
+    if best.intent == OUT_OF_SCOPE and parse.without_topic:
+        # "ik heb een probleem": the bot asks what it is about before fetching anyone.
+        return Decision("smalltalk", OUT_OF_SCOPE)
     if best.intent == OUT_OF_SCOPE:
         reason = OUT_OF_SCOPE if parse.understood else NOT_UNDERSTOOD
         return Decision("escalate", OUT_OF_SCOPE, reason=reason)

@@ -30,6 +30,12 @@ SOCIAL_INTENTS = frozenset(
 # A near-copy of an example almost always ranks its intent in the top 3; bench/nlu_speed.py
 # counts the fuzzy hits this loses (none on today's data, 1 in 25 at 1,000 intents).
 FUZZY_INTENTS = 10
+# Words of a customer who wants help or has a question, but has not said with what
+# ("ik heb een probleem", "mag ik iets vragen?").
+HELP_WORDS = frozenset(
+    {"help", "helpen", "hulp", "vraag", "vraagje", "vragen", "probleem", "probleempje"}
+    | {"question", "problem"}
+)
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -88,6 +94,9 @@ class ParseResult:
             read as Dutch or English (gibberish, another language; see
             `WordAnalyzer.reads_as_language`): the customer may rephrase before a person
             is fetched.
+        without_topic: True when the top intent is out_of_scope and a short message only
+            asks for help or says it has a question ("ik heb een probleem"): no question
+            the articles cannot answer yet, so the bot asks what it is about.
     """
 
     text: str
@@ -95,6 +104,7 @@ class ParseResult:
     ranking: tuple[Match, ...]
     entities: tuple[tuple[str, Any], ...] = ()
     understood: bool = True
+    without_topic: bool = False
 
     @property
     def best(self) -> Match | None:
@@ -166,6 +176,9 @@ class IntentParser:
             if evidence is None
             else [(i, c) for i, c in enumerate(classes) if c in evidence.gated]
         )
+        self._help_forms = (
+            frozenset() if evidence is None else frozenset(map(evidence.analyzer.form, HELP_WORDS))
+        )
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
@@ -192,8 +205,14 @@ class IntentParser:
             if hit is not None and self._allowed(hit.intent, found):
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
-        understood = ranking[0].intent != OUT_OF_SCOPE or self._reads_as_language(normalized)
-        return ParseResult(text, language, tuple(ranking[:RANKING_SIZE]), understood=understood)
+        out_of_scope = ranking[0].intent == OUT_OF_SCOPE
+        return ParseResult(
+            text,
+            language,
+            tuple(ranking[:RANKING_SIZE]),
+            understood=not out_of_scope or self._reads_as_language(normalized),
+            without_topic=out_of_scope and self._without_topic(normalized),
+        )
 
     def _scores(self, text: str, normalized: str) -> Array:
         """Intent probabilities of the message.
@@ -233,6 +252,15 @@ class IntentParser:
         if evidence.names_someone_else(normalized):
             foreign += self.steps.owner_weight
         return words, foreign
+
+    def _without_topic(self, normalized: str) -> bool:
+        """Whether a short message has words of `HELP_WORDS` and no other content word."""
+        words = normalized.split()
+        if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
+            return False
+        if HELP_WORDS.isdisjoint(words):
+            return False
+        return self.evidence.content_words(normalized) <= self._help_forms
 
     def _reads_as_language(self, normalized: str) -> bool:
         # out_of_scope's examples include gibberish: being one proves nothing here.
