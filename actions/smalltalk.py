@@ -1,5 +1,5 @@
-"""Short replies to greetings, thanks, goodbyes, "momentje", "sorry", and to "ja"/"nee"
-after an answer."""
+"""Short replies to greetings, thanks, goodbyes, "momentje", "sorry", "ik heb een
+probleem", and to "ja"/"nee" after an answer."""
 
 from __future__ import annotations
 
