@@ -353,6 +353,7 @@ def test_a_request_for_help_that_names_no_topic_is_without_topic(
         result = parse(text)
         assert (result.intent, result.without_topic) == ("out_of_scope", False), text
     assert not parse("ik wil een medewerker spreken").without_topic
+    assert not parse("ik heb geen vragen meer").without_topic
 
 
 def test_an_emoji_reply_is_small_talk(trained_assistant: Assistant) -> None:

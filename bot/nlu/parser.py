@@ -36,6 +36,8 @@ HELP_WORDS = frozenset(
     {"help", "helpen", "hulp", "vraag", "vraagje", "vragen", "probleem", "probleempje"}
     | {"question", "problem"}
 )
+# ...unless they say there is none: "ik heb geen vragen meer".
+NEGATIONS = frozenset({"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing"})
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -254,11 +256,12 @@ class IntentParser:
         return words, foreign
 
     def _without_topic(self, normalized: str) -> bool:
-        """Whether a short message has words of `HELP_WORDS` and no other content word."""
+        """Whether a short message has words of `HELP_WORDS`, no other content word and
+        no negation."""
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return False
-        if HELP_WORDS.isdisjoint(words):
+        if HELP_WORDS.isdisjoint(words) or not NEGATIONS.isdisjoint(words):
             return False
         return self.evidence.content_words(normalized) <= self._help_forms
 
