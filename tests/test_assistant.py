@@ -69,6 +69,17 @@ async def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about(
     assert texts(turn) == assistant.project.responses.text("how_can_i_help", "nl")
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("ik heb geen vragen meer", "goodbye"), ("mijn vraag is beantwoord", "thanks")],
+)
+async def test_no_more_questions_ends_the_chat_without_a_colleague(
+    assistant: Assistant, text: str, intent: str
+) -> None:
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert (turn.decision.kind, turn.parse.intent) == ("smalltalk", intent)
+
+
 async def test_asking_for_a_person_escalates(assistant: Assistant) -> None:
     turn = await assistant.handle(SENDER, "ik wil een medewerker spreken", ConversationState())
     assert turn.decision.kind == "escalate"
