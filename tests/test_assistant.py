@@ -61,12 +61,25 @@ async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
     assert texts(turn) == assistant.project.responses.text(intent, language)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    # "hulp" alone once read as "bedankt voor de hulp", "I have a problem" as a goodbye.
+    [("ik heb een probleem", "nl"), ("hulp", "nl"), ("I have a problem", "en")],
+)
 async def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about(
-    assistant: Assistant,
+    assistant: Assistant, text: str, language: str
 ) -> None:
-    turn = await assistant.handle(SENDER, "ik heb een probleem", ConversationState())
+    turn = await assistant.handle(SENDER, text, ConversationState())
     assert turn.decision.kind == "smalltalk"
-    assert texts(turn) == assistant.project.responses.text("how_can_i_help", "nl")
+    assert texts(turn) == assistant.project.responses.text("how_can_i_help", language)
+
+
+@pytest.mark.parametrize("text", ["wat kun je?", "what can you do?"])
+async def test_asking_what_the_bot_can_do_is_told_what_it_is(
+    assistant: Assistant, text: str
+) -> None:
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert (turn.decision.kind, turn.parse.intent) == ("smalltalk", "bot_challenge")
 
 
 @pytest.mark.parametrize(

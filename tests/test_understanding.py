@@ -345,13 +345,15 @@ def test_a_request_for_help_that_names_no_topic_is_without_topic(
     trained_assistant: Assistant,
 ) -> None:
     parse = trained_assistant.parser.parse
-    for text in ("ik heb een probleem", "kun je me helpen", "ik heb hulp nodig"):
+    for text in ("ik heb een probleem", "kun je me helpen", "ik heb hulp nodig", "hulp"):
         result = parse(text)
         assert (result.intent, result.without_topic) == ("out_of_scope", True), text
     # A topic, even one no article has, is a question for a colleague.
     for text in ("ik heb een probleem met mijn auto", "ik heb een vraag over de btw"):
         result = parse(text)
         assert (result.intent, result.without_topic) == ("out_of_scope", False), text
+    # "ergens mee" names no topic either.
+    assert parse("kunt u mij ergens mee helpen?").without_topic
     assert not parse("ik wil een medewerker spreken").without_topic
     assert parse("ik heb geen hulp nodig").without_topic is False  # says there is none
 

@@ -14,7 +14,8 @@ _STOPWORDS = """
     van voor met naar op in aan bij uit om over door tot na tegen zonder onder per sinds
     vanaf tussen ja nee hoi hallo hey goedemorgen goedemiddag goedenavond dag dank bedankt
     alvast groet groeten vriendelijk beste geachte heer mevrouw iets iemand niets niemand
-    alles iedereen veel weinig meer minder nu net weer altijd nooit soms vaak keer
+    alles iedereen ergens nergens mee waarmee veel weinig meer minder nu net weer altijd
+    nooit soms vaak keer
     dingen ding manier mogelijk beetje paar ander andere anders eigen zelf elk elke
     weten vragen vinden gebruik gebruiken nodig eerst steeds tijd liever alleen lukken
     gebeuren betekenen zitten liggen horen lijken via goedendag maand week jaar vandaag
@@ -24,5 +25,6 @@ _STOPWORDS = """
     were be been being have has had do does did can could will would should shall may
     might must not no yes to of for with from on in at by about as into get got please
     thanks thank hi hello hey just also still any some need know like liken want use
+    something anything nothing somewhere anywhere nowhere
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
