@@ -1,5 +1,5 @@
 """Short replies to greetings, thanks, goodbyes, "momentje", "sorry", "ik heb een
-probleem", and to "ja"/"nee" after an answer."""
+probleem", and to "ja"/"nee" after an answer or after "Heeft u nog een vraag?"."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import ProjectAware
+
+# The replies that end in "Heeft u nog een vraag?" (responses.yml).
+ASK_FOR_MORE_QUESTIONS = frozenset({"thanks", "feedback_helped"})
 
 
 class ActionSmalltalk(ProjectAware, Action):
@@ -25,6 +28,8 @@ class ActionSmalltalk(ProjectAware, Action):
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         if intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
+        elif intent == "deny" and tracker.get_slot("more_questions_asked"):
+            key = "goodbye"  # "Heeft u nog een vraag?" "Nee."
         elif intent in project.responses and intent not in ("affirm", "deny"):
             key = intent
         else:
@@ -34,4 +39,5 @@ class ActionSmalltalk(ProjectAware, Action):
             SlotSet("feedback_article", None),
             SlotSet("clarify_options", []),
             SlotSet("low_confidence_count", 0),
+            SlotSet("more_questions_asked", key in ASK_FOR_MORE_QUESTIONS),
         ]

@@ -555,6 +555,7 @@ async def test_smalltalk_replies_with_the_response_of_the_intent(
         "feedback_article": None,
         "clarify_options": [],
         "low_confidence_count": 0,
+        "more_questions_asked": intent == "thanks",  # "Graag gedaan! Heeft u nog een vraag?"
     }
 
 
@@ -564,6 +565,15 @@ async def test_yes_after_an_answer_is_thanked_for(project: Project) -> None:
     )
     assert messages[0]["text"] == project.responses.text("feedback_helped", "nl")
     assert slot_events(events)["feedback_article"] is None
+    assert slot_events(events)["more_questions_asked"] is True
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_no_to_another_question_says_goodbye(project: Project, language: str) -> None:
+    slots = {"more_questions_asked": True, "language": language}
+    messages, events = await run_action(ActionSmalltalk(project), intent="deny", slots=slots)
+    assert messages[0]["text"] == project.responses.text("goodbye", language)
+    assert slot_events(events)["more_questions_asked"] is False
 
 
 @pytest.mark.parametrize(

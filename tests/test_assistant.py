@@ -300,6 +300,30 @@ async def test_an_answer_resets_the_low_confidence_count(assistant: Assistant) -
     assert texts(turn).startswith(assistant.project.responses.text("escalate_not_understood", "nl"))
 
 
+@pytest.mark.parametrize("first", ["bedankt", "/pay_with_ideal"])
+async def test_no_to_another_question_ends_the_chat(assistant: Assistant, first: str) -> None:
+    # "Graag gedaan! Heeft u nog een vraag?" "Nee." Once asked "Waarmee kan ik u helpen?".
+    say = assistant.project.responses.text
+    state = (await assistant.handle(SENDER, first, ConversationState())).state
+    if first.startswith("/"):  # an answer, then "Heeft dit antwoord u geholpen?" "Ja."
+        turn = await assistant.handle(SENDER, "ja", state)
+        assert texts(turn) == say("feedback_helped", "nl")
+        state = turn.state
+    assert state.more_questions_asked
+    turn = await assistant.handle(SENDER, "nee", state)
+    assert (turn.decision.kind, texts(turn)) == ("smalltalk", say("goodbye", "nl"))
+    assert not turn.state.more_questions_asked
+    # The question was asked once: a later "nee" is no goodbye.
+    again = await assistant.handle(SENDER, "nee", turn.state)
+    assert texts(again) == say("how_can_i_help", "nl")
+
+
+async def test_a_reply_that_asks_nothing_forgets_the_question(assistant: Assistant) -> None:
+    state = (await assistant.handle(SENDER, "bedankt", ConversationState())).state
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", state)).state
+    assert not state.more_questions_asked
+
+
 async def test_smalltalk_in_between_resets_the_low_confidence_count(
     assistant: Assistant,
 ) -> None:

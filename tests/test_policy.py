@@ -314,7 +314,8 @@ def test_the_handoff_slots_take_good_values_and_default_bad_ones(
 
 
 def test_a_stored_state_without_the_handoff_slots_still_loads() -> None:
-    """Conversations stored before the handoff feature have only the first five slots."""
+    """Conversations stored before the handoff feature have only the first five slots;
+    the slots added since take their defaults."""
     old = {
         "language": "en",
         "feedback_article": "facturen-inzien",
@@ -333,7 +334,9 @@ def test_a_stored_state_without_the_handoff_slots_still_loads() -> None:
         "requested_slot",
         "customer_email",
         "customer_question",
+        "more_questions_asked",
     }
+    assert not state.more_questions_asked
 
 
 def test_to_slots_copies_the_options_list() -> None:

@@ -171,6 +171,8 @@ class Assistant:
         if decision.kind == "clarify":
             state.clarify_options = list(decision.options)
         slots = {**state.to_slots(), **decision.slots()}
+        # The action sees the last reply's question; only its own reply may ask it again.
+        state.more_questions_asked = False
         escalation = None
         if decision.kind == "escalate":
             settings = self.project.settings

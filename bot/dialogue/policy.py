@@ -55,6 +55,8 @@ class ConversationState:
         requested_slot: The form's slot the bot just asked for.
         customer_email: The address the customer gave in the e-mail form.
         customer_question: The question the customer gave in the e-mail form.
+        more_questions_asked: The bot's last reply asked "Heeft u nog een vraag?": a
+            "nee" now says goodbye.
     """
 
     language: Language = "nl"
@@ -68,6 +70,7 @@ class ConversationState:
     requested_slot: str | None = None
     customer_email: str | None = None
     customer_question: str | None = None
+    more_questions_asked: bool = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> ConversationState:
@@ -113,6 +116,7 @@ _SLOT_VALUES: dict[str, Callable[[Any], Any]] = {
     "requested_slot": _text_or_none,
     "customer_email": _text_or_none,
     "customer_question": _text_or_none,
+    "more_questions_asked": lambda value: value is True,
 }
 
 
