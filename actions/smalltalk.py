@@ -28,8 +28,8 @@ class ActionSmalltalk(ProjectAware, Action):
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         if intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
-        elif intent == "deny" and tracker.get_slot("more_questions_asked"):
-            key = "goodbye"  # "Heeft u nog een vraag?" "Nee."
+        elif intent in ("deny", "thanks") and tracker.get_slot("more_questions_asked"):
+            key = "goodbye"  # "Heeft u nog een vraag?" "Nee." or "Nee, bedankt."
         elif intent in project.responses and intent not in ("affirm", "deny"):
             key = intent
         else:

@@ -569,9 +569,13 @@ async def test_yes_after_an_answer_is_thanked_for(project: Project) -> None:
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
-async def test_no_to_another_question_says_goodbye(project: Project, language: str) -> None:
+@pytest.mark.parametrize("intent", ["deny", "thanks"])
+async def test_no_to_another_question_says_goodbye(
+    project: Project, intent: str, language: str
+) -> None:
+    # "Graag gedaan! Heeft u nog een vraag?" "Nee, bedankt." is no new thanks to answer.
     slots = {"more_questions_asked": True, "language": language}
-    messages, events = await run_action(ActionSmalltalk(project), intent="deny", slots=slots)
+    messages, events = await run_action(ActionSmalltalk(project), intent=intent, slots=slots)
     assert messages[0]["text"] == project.responses.text("goodbye", language)
     assert slot_events(events)["more_questions_asked"] is False
 

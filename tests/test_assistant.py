@@ -300,8 +300,11 @@ async def test_an_answer_resets_the_low_confidence_count(assistant: Assistant) -
     assert texts(turn).startswith(assistant.project.responses.text("escalate_not_understood", "nl"))
 
 
+@pytest.mark.parametrize("no", ["nee", "nee bedankt"])
 @pytest.mark.parametrize("first", ["bedankt", "/pay_with_ideal"])
-async def test_no_to_another_question_ends_the_chat(assistant: Assistant, first: str) -> None:
+async def test_no_to_another_question_ends_the_chat(
+    assistant: Assistant, first: str, no: str
+) -> None:
     # "Graag gedaan! Heeft u nog een vraag?" "Nee." Once asked "Waarmee kan ik u helpen?".
     say = assistant.project.responses.text
     state = (await assistant.handle(SENDER, first, ConversationState())).state
@@ -310,7 +313,7 @@ async def test_no_to_another_question_ends_the_chat(assistant: Assistant, first:
         assert texts(turn) == say("feedback_helped", "nl")
         state = turn.state
     assert state.more_questions_asked
-    turn = await assistant.handle(SENDER, "nee", state)
+    turn = await assistant.handle(SENDER, no, state)
     assert (turn.decision.kind, texts(turn)) == ("smalltalk", say("goodbye", "nl"))
     assert not turn.state.more_questions_asked
     # The question was asked once: a later "nee" is no goodbye.
