@@ -98,6 +98,18 @@ def test_a_compound_written_apart_is_joined(words: WordAnalyzer) -> None:
     assert "bankrekening" in words.words("mijn bank rekening")
 
 
+def test_the_recent_texts_words_are_the_words_of_a_fresh_analyzer() -> None:
+    # A parse asks for a message, its question part and the message again.
+    texts = ["mijn bank rekening", "faktuur betalen", "mijn bank rekening", "natuur"]
+    texts += ["faktuur betalen", "tweestapsverificatie", "mijn bank rekening"]
+    kept = WordAnalyzer("none").fit(DOMAIN)
+    for text in texts:
+        found = kept.words(text)
+        assert found == WordAnalyzer("none").fit(DOMAIN).words(text), text
+        found.append("changed")  # the caller's copy; the kept one stays as it was
+        assert kept.words(text)[-1] != "changed"
+
+
 def test_function_words_are_never_compound_parts() -> None:
     analyzer = WordAnalyzer("none", spelling=False).fit(["what app", "what", "app"])
     assert analyzer.words("whatsapp") == ["whatsapp"]

@@ -28,8 +28,10 @@ def normalize(text: str) -> str:
     >>> normalize("top👍👍!")
     'top 👍 👍'
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(char for char in text if not unicodedata.combining(char)).lower()
+    if not text.isascii():  # an ASCII text has no accents to strip
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(char for char in text if not unicodedata.combining(char))
+    text = text.lower()
     text = URL.sub(" url ", text)
     text = EMAIL.sub(" emailadres ", text)
     text = REPEATS.sub(r"\1\1", text)

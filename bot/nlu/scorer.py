@@ -144,7 +144,9 @@ class CompiledScorer:
             found = self._columns(index, text)
             if not found:
                 continue
-            cols, counts = np.unique(np.asarray(found), return_counts=True)
+            # fromiter: a long message's n-grams convert in half the time of asarray.
+            ids = np.fromiter(found, dtype=np.intp, count=len(found))
+            cols, counts = np.unique(ids, return_counts=True)
             tfidf = (1.0 + np.log(counts)) * self.idf[cols]
             columns.append(cols)
             values.append(tfidf / math.sqrt(tfidf @ tfidf))

@@ -38,6 +38,11 @@ TRUSTED_COUNT = 2
 TYPO_RATIO = 10
 # Words a message repeats; past this the per-word cache starts afresh.
 CACHE_SIZE = 50_000
+# A parse asks for the words of the same texts in turn: the whole message and its question
+# part (the classifier), then the whole message again (the domain evidence).
+RECENT = 2
+# The last texts' words, newest first.
+Recent = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class WordAnalyzer:
@@ -66,7 +71,7 @@ class WordAnalyzer:
         self.ranked_: list[str] = []
         self.typos_: dict[str, str] = {}
         self._cache: dict[str, tuple[str, ...]] = {}
-        self._last: tuple[str, tuple[str, ...]] = ("", ())
+        self._recent: Recent = ()
 
     def fit(self, texts: Iterable[str]) -> WordAnalyzer:
         """Learn the domain vocabulary from normalised texts (examples and articles)."""
@@ -82,7 +87,7 @@ class WordAnalyzer:
         self.vocabulary_ = frozenset(trusted)
         self.typos_ = common_typos(counts, self.ranked_, self.everyday_) if self.spelling else {}
         self._cache = {}
-        self._last = ("", ())
+        self._recent = ()
         return self
 
     def reads_as_language(self, text: str) -> bool:
@@ -95,16 +100,16 @@ class WordAnalyzer:
 
     def words(self, text: str) -> list[str]:
         """The domain words of a normalised text, in order."""
-        # The classifier and the domain evidence ask for the same message in a row.
-        if text == self._last[0]:
-            return list(self._last[1])
+        for seen, found in self._recent:
+            if seen == text:
+                return list(found)
         raw = text.split()
         result: list[str] = []
         for word in raw:
             result += self._word(word)
         if self.compounds:
             result += self._joined(raw)
-        self._last = (text, tuple(result))
+        self._recent = ((text, tuple(result)), *self._recent[: RECENT - 1])
         return result
 
     def __call__(self, text: str) -> list[str]:
@@ -118,7 +123,7 @@ class WordAnalyzer:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_cache"] = {}
-        state["_last"] = ("", ())
+        state["_recent"] = ()
         return state
 
     def _word(self, word: str) -> tuple[str, ...]:
