@@ -305,7 +305,7 @@ async def test_an_answer_resets_the_low_confidence_count(assistant: Assistant) -
 async def test_no_to_another_question_ends_the_chat(
     assistant: Assistant, first: str, no: str
 ) -> None:
-    # "Graag gedaan! Heeft u nog een vraag?" "Nee." Once asked "Waarmee kan ik u helpen?".
+    # "Graag gedaan! Heeft u nog een vraag?" "Nee." It used to get "Waarmee kan ik u helpen?".
     say = assistant.project.responses.text
     state = (await assistant.handle(SENDER, first, ConversationState())).state
     if first.startswith("/"):  # an answer, then "Heeft dit antwoord u geholpen?" "Ja."
