@@ -1,5 +1,5 @@
 """Short replies to greetings, thanks, goodbyes, "momentje", "sorry", "ik heb een
-probleem", and to "ja"/"nee" after an answer or after "Heeft u nog een vraag?"."""
+probleem", "het werkt niet", and to "ja"/"nee" after an answer or after "Heeft u nog een vraag?"."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class ActionSmalltalk(ProjectAware, Action):
             key = "goodbye"  # "Heeft u nog een vraag?" "Nee." or "Nee, bedankt."
         elif intent in project.responses and intent not in ("affirm", "deny"):
             key = intent
+        elif (tracker.latest_message.get("metadata") or {}).get("reports_trouble"):
+            key = "ask_what_goes_wrong"  # "het werkt niet", "ik zit vast"
         else:
             key = "how_can_i_help"
         dispatcher.utter_message(text=self.speaker(tracker)(key))

@@ -179,6 +179,7 @@ def tracker_state(
     text: str = "",
     slots: dict[str, Any] | None = None,
     sender: str = "test-user",
+    metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A Rasa tracker in JSON form, as the bot or Rasa sends it to the action server."""
     base_slots: dict[str, Any] = {
@@ -197,6 +198,7 @@ def tracker_state(
             "intent": {"name": intent, "confidence": confidence} if intent else {},
             "intent_ranking": ([{"name": intent, "confidence": confidence}] if intent else []),
             "entities": [],
+            "metadata": metadata or {},
         },
         "events": [],
         "paused": False,

@@ -591,6 +591,20 @@ async def test_yes_or_no_out_of_context_asks_how_to_help(
     assert messages[0]["text"] == project.responses.text("how_can_i_help", "nl")
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
+async def test_a_message_that_only_says_something_is_wrong_is_asked_what(
+    project: Project, language: str
+) -> None:
+    # "het werkt niet": the parser marks it, and the bot asks what the customer runs into.
+    messages, _ = await run_action(
+        ActionSmalltalk(project),
+        intent="out_of_scope",
+        slots={"language": language},
+        metadata={"reports_trouble": True},
+    )
+    assert messages[0]["text"] == project.responses.text("ask_what_goes_wrong", language)
+
+
 # --- registration ------------------------------------------------------------------------
 
 

@@ -74,6 +74,34 @@ async def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about(
     assert texts(turn) == assistant.project.responses.text("how_can_i_help", language)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("het werkt niet", "nl"), ("ik zit vast", "nl"), ("help, it's broken", "en")],
+)
+async def test_saying_only_that_something_is_wrong_is_asked_what_goes_wrong(
+    assistant: Assistant, text: str, language: str
+) -> None:
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert turn.decision.kind == "smalltalk"
+    assert texts(turn) == assistant.project.responses.text("ask_what_goes_wrong", language)
+
+
+@pytest.mark.parametrize(
+    ("text", "article"),
+    [
+        ("Goedendag, ik heb een vraag over het inzien van mijn facturen.", "facturen-inzien"),
+        ("even een vraagje rond iDeal betalingen", "betalen-met-ideal"),
+    ],
+)
+async def test_a_topic_named_after_a_greeting_is_answered(
+    assistant: Assistant, text: str, article: str
+) -> None:
+    # These once got "Hallo! ... Stel uw vraag": the opener outweighed the topic.
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert turn.decision.kind == "answer"
+    assert turn.messages[0]["custom"]["article"]["id"] == article
+
+
 @pytest.mark.parametrize("text", ["wat kun je?", "what can you do?"])
 async def test_asking_what_the_bot_can_do_is_told_what_it_is(
     assistant: Assistant, text: str
@@ -166,6 +194,16 @@ async def test_no_after_an_answer_escalates_as_not_helped(assistant: Assistant) 
     # The customer's question, not the button, goes into the e-mail to a colleague.
     assert state.question == "kan ik met ideal betalen"
     assert "kan%20ik%20met%20ideal%20betalen" in escalation(second)["mailto"]
+
+
+async def test_it_does_not_work_after_an_answer_escalates_as_not_helped(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "het werkt niet", state)
+    assert turn.decision.kind == "escalate"
+    assert escalation(turn)["reason"] == "not_helped"
+    assert texts(turn).startswith(assistant.project.responses.text("escalate_not_helped", "nl"))
 
 
 async def test_asking_for_a_person_after_no_hands_over_the_question_still_open(

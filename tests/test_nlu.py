@@ -272,7 +272,7 @@ def test_to_rasa_has_the_shape_of_rasas_latest_message(parser: IntentParser) -> 
     assert rasa["text"] == "hallo"
     assert rasa["intent"]["name"] == rasa["intent_ranking"][0]["name"]
     assert rasa["intent"]["confidence"] == rasa["intent_ranking"][0]["confidence"]
-    assert rasa["metadata"] == {"language": "nl", "source": "classifier"}
+    assert rasa["metadata"] == {"language": "nl", "source": "classifier", "reports_trouble": False}
     assert rasa["entities"] == []
 
 

@@ -130,6 +130,15 @@ def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about() -> None:
     assert decide_on(help_wanted, after_answer()) == Decision("smalltalk", "out_of_scope")
 
 
+def test_trouble_without_a_topic_is_asked_about_but_after_an_answer_not_helped() -> None:
+    ranking = (Match("out_of_scope", 0.6, "classifier"),)
+    trouble = ParseResult("het werkt niet", "nl", ranking, without_topic=True, reports_trouble=True)
+    assert decide_on(trouble) == Decision("smalltalk", "out_of_scope")
+    # Right after an answer it says the answer did not help.
+    expected = Decision("escalate", "out_of_scope", reason=NOT_HELPED)
+    assert decide_on(trouble, after_answer()) == expected
+
+
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))

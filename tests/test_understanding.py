@@ -18,7 +18,7 @@ from bot.nlu import normalize
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.parser import IntentParser, ParseResult, Steps
-from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part
+from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part, topic_part
 from bot.nlu.words import WordAnalyzer
 
 
@@ -184,6 +184,27 @@ def test_a_run_on_sentence_is_split_at_commas() -> None:
         "moet ik het doen en ik snap er niet veel van, kan ik jullie nota gewoon overmaken"
     )
     assert question_part(text) == "kan ik jullie nota gewoon overmaken"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("ik heb een vraag over mijn factuur", "mijn factuur"),
+        ("Vraagje i.v.m. de incasso", "de incasso"),
+        ("Goedemiddag, een vraag met betrekking tot uw voorwaarden.", "uw voorwaarden."),
+        ("het gaat om betalen met ideal", "betalen met ideal"),
+        ("I need help with logging in", "logging in"),
+    ],
+)
+def test_the_topic_after_an_opener_is_found(text: str, topic: str) -> None:
+    assert topic_part(text) == topic
+
+
+@pytest.mark.parametrize(
+    "text", ["ik heb een vraag", "hoe gaat het met u", "het gaat met mij goed", "vraag over"]
+)
+def test_a_message_without_an_opener_and_a_topic_has_no_topic_part(text: str) -> None:
+    assert topic_part(text) is None
 
 
 # --- the real model ----------------------------------------------------------------------
@@ -368,6 +389,52 @@ def test_a_request_for_help_that_names_no_topic_is_without_topic(
     assert parse("kunt u mij ergens mee helpen?").without_topic
     assert not parse("ik wil een medewerker spreken").without_topic
     assert parse("ik heb geen hulp nodig").without_topic is False  # says there is none
+
+
+@pytest.mark.parametrize("text", ["het werkt niet", "ik zit vast", "help, it's broken"])
+def test_a_message_that_only_says_something_is_wrong_reports_trouble(
+    trained_assistant: Assistant, text: str
+) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert (result.intent, result.without_topic, result.reports_trouble) == (
+        "out_of_scope",
+        True,
+        True,
+    )
+    assert result.to_rasa()["metadata"]["reports_trouble"] is True
+
+
+def test_trouble_with_a_topic_is_a_question_for_a_colleague(
+    trained_assistant: Assistant,
+) -> None:
+    result = trained_assistant.parser.parse("mijn website werkt niet")
+    assert (result.intent, result.without_topic, result.reports_trouble) == (
+        "out_of_scope",
+        False,
+        False,
+    )
+    # Asking for help is no trouble report: it gets "Waarmee kan ik u helpen?".
+    assert trained_assistant.parser.parse("ik heb een probleem").reports_trouble is False
+
+
+def test_the_topic_after_an_opener_decides_over_a_greeting(
+    trained_assistant: Assistant,
+) -> None:
+    text = "Goedendag, ik heb een vraag over het inzien van mijn facturen."
+    assert trained_assistant.parser.parse(text).intent == "view_invoices"
+    # Without the step the greeting and "ik heb een vraag" outweigh the topic.
+    assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"
+    # A topic no article covers is no reason to answer with one.
+    parse = trained_assistant.parser.parse("ik heb een vraag over mijn domeinnaam")
+    assert parse.intent == "out_of_scope"
+
+
+def test_a_topic_out_of_scope_leaves_small_talk_as_it_is(
+    trained_assistant: Assistant,
+) -> None:
+    # "hulp met" opens no question in a thanks.
+    parse = trained_assistant.parser.parse("dankjewel voor de hulp met mijn account")
+    assert parse.intent == "thanks"
 
 
 def test_an_emoji_reply_is_small_talk(trained_assistant: Assistant) -> None:

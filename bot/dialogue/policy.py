@@ -185,6 +185,9 @@ def decide(
     if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
     if best.intent == OUT_OF_SCOPE and parse.without_topic:
+        if parse.reports_trouble and state.feedback_article is not None:
+            # "het werkt niet" right after an answer: the answer did not help.
+            return Decision("escalate", OUT_OF_SCOPE, reason=NOT_HELPED)
         # "ik heb een probleem": the bot asks what it is about before fetching anyone.
         return Decision("smalltalk", OUT_OF_SCOPE)
     if best.intent == OUT_OF_SCOPE:

@@ -19,6 +19,7 @@ REQUIRED = (
     "thanks",
     "goodbye",
     "how_can_i_help",
+    "ask_what_goes_wrong",
     "answer_intro",
     "read_more",
     "excerpt_read_on",

@@ -14,7 +14,7 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
 from bot.nlu.scorer import Array, CompiledScorer
-from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part
+from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part, topic_part
 
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
@@ -37,7 +37,17 @@ HELP_WORDS = frozenset(
     | {"question", "problem"}
 )
 # ...unless they say there is none: "ik heb geen vragen meer".
-NEGATIONS = frozenset({"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing"})
+NEGATIONS = frozenset(
+    {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
+)
+# Words of a customer who says something is wrong, but not what ("het werkt niet", "ik
+# zit vast"); beside them a negation is part of the complaint.
+_TROUBLE_WORDS = """
+    werkt werken lukt lukken gelukt doet mis fout fouten foutmelding foutmeldingen error
+    vast vastgelopen loop uit tegenaan snap snappen begrijp begrijpen raar klopt kloppen kapot stuk
+    work works working stuck wrong broken understand fails failed
+"""
+TROUBLE_WORDS = frozenset(_TROUBLE_WORDS.split())
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -49,6 +59,8 @@ class Steps:
 
     Attributes:
         question_part: Score the question part of a long message too.
+        topic_part: Score the topic a message names after an opener too ("ik heb een
+            vraag over ...").
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each
             word no article uses. Chosen on tests/data/dev2.tsv, dev3.tsv (examples
@@ -58,6 +70,7 @@ class Steps:
     """
 
     question_part: bool = True
+    topic_part: bool = True
     domain_evidence: bool = True
     foreign_factor: float = 0.8
     owner_weight: int = 2
@@ -97,8 +110,10 @@ class ParseResult:
             `WordAnalyzer.reads_as_language`): the customer may rephrase before a person
             is fetched.
         without_topic: True when the top intent is out_of_scope and a short message only
-            asks for help or says it has a question ("ik heb een probleem"): no question
-            the articles cannot answer yet, so the bot asks what it is about.
+            asks for help, says it has a question ("ik heb een probleem") or that
+            something is wrong ("het werkt niet"): no question the articles cannot
+            answer yet, so the bot asks what it is about.
+        reports_trouble: True when such a message says that something is wrong.
     """
 
     text: str
@@ -107,6 +122,7 @@ class ParseResult:
     entities: tuple[tuple[str, Any], ...] = ()
     understood: bool = True
     without_topic: bool = False
+    reports_trouble: bool = False
 
     @property
     def best(self) -> Match | None:
@@ -131,7 +147,11 @@ class ParseResult:
             "intent": {"name": best.intent, "confidence": best.score} if best else {},
             "intent_ranking": [{"name": m.intent, "confidence": m.score} for m in self.ranking],
             "entities": [{"entity": k, "value": v} for k, v in self.entities],
-            "metadata": {"language": self.language, "source": best.source if best else None},
+            "metadata": {
+                "language": self.language,
+                "source": best.source if best else None,
+                "reports_trouble": self.reports_trouble,
+            },
         }
 
 
@@ -171,6 +191,7 @@ class IntentParser:
         self.intents = frozenset(classes)
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
         self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
+        self._closing = frozenset(i for i, c in enumerate(classes) if c in ("thanks", "goodbye"))
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
         self._gated = (
@@ -178,9 +199,8 @@ class IntentParser:
             if evidence is None
             else [(i, c) for i, c in enumerate(classes) if c in evidence.gated]
         )
-        self._help_forms = (
-            frozenset() if evidence is None else frozenset(map(evidence.analyzer.form, HELP_WORDS))
-        )
+        form = (lambda word: word) if evidence is None else evidence.analyzer.form
+        self._opener_forms = frozenset(map(form, HELP_WORDS | TROUBLE_WORDS))
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
@@ -208,12 +228,14 @@ class IntentParser:
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
         out_of_scope = ranking[0].intent == OUT_OF_SCOPE
+        opener = self._opener(normalized) if out_of_scope else None
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            without_topic=out_of_scope and self._without_topic(normalized),
+            without_topic=opener is not None,
+            reports_trouble=opener == "trouble",
         )
 
     def _scores(self, text: str, normalized: str) -> Array:
@@ -223,15 +245,40 @@ class IntentParser:
         at an intent (not out_of_scope, nor one of `SOCIAL_INTENTS`) more confidently
         than the whole message, unless the whole message answers with another intent
         on its own: "waar kan ik ze downloaden?" leans on the story for what "ze" are.
+
+        A topic named after an opener ("ik heb een vraag over mijn facturen") is scored
+        too. Where the whole reads as a greeting or other small talk, the opener is
+        what made it so: the topic decides when it points at an article confidently
+        enough to answer; a thanks or goodbye stays one ("bedankt voor de hulp met mijn
+        account"). Otherwise the topic decides unless the whole answers with another
+        intent on its own, and a topic no article covers ("een vraag over mijn
+        domeinnaam") is out of scope.
         """
-        whole = self.scorer.probabilities(normalized)
+        scores = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
-        part = normalize(question) if question is not None else ""
-        if not part or part == normalized:
+        if question is not None:
+            scores = self._with_part(scores, question, named_topic=False)
+        topic = topic_part(question or text) if self.steps.topic_part else None
+        if topic is not None:
+            scores = self._with_part(scores, topic, named_topic=True)
+        return scores
+
+    def _with_part(self, whole: Array, part: str, named_topic: bool) -> Array:
+        """The scores of `part` where they decide over those of the whole message."""
+        normalized = normalize(part)
+        if not normalized:
             return whole
-        asked = self.scorer.probabilities(part)
+        asked = self.scorer.probabilities(normalized)
         best, told = int(asked.argmax()), int(whole.argmax())
-        if best == self._out_of_scope or best in self._social or asked[best] <= whole[told]:
+        if best in self._social:
+            return whole
+        if named_topic:
+            if told in self._closing:
+                return whole  # "bedankt voor de hulp met mijn account": helped already
+            if told in self._social:
+                sure = best != self._out_of_scope and asked[best] >= self.settings.answer_threshold
+                return asked if sure else whole
+        elif best == self._out_of_scope or asked[best] <= whole[told]:
             return whole
         if told not in (best, self._out_of_scope) and (
             whole[told] >= self.settings.answer_threshold
@@ -255,15 +302,19 @@ class IntentParser:
             foreign += self.steps.owner_weight
         return words, foreign
 
-    def _without_topic(self, normalized: str) -> bool:
-        """Whether a short message has words of `HELP_WORDS`, no other content word and
-        no negation."""
+    def _opener(self, normalized: str) -> str | None:
+        """ "help" when a short message only asks for help or says it has a question,
+        "trouble" when it only says that something is wrong; None when it says more, or
+        says there is no question ("ik heb geen vragen meer")."""
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
-            return False
-        if HELP_WORDS.isdisjoint(words) or not NEGATIONS.isdisjoint(words):
-            return False
-        return self.evidence.content_words(normalized) <= self._help_forms
+            return None
+        trouble = not TROUBLE_WORDS.isdisjoint(words)
+        if not trouble and (HELP_WORDS.isdisjoint(words) or not NEGATIONS.isdisjoint(words)):
+            return None
+        if not self.evidence.content_words(normalized) <= self._opener_forms:
+            return None
+        return "trouble" if trouble else "help"
 
     def _reads_as_language(self, normalized: str) -> bool:
         # out_of_scope's examples include gibberish: being one proves nothing here.

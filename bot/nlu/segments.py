@@ -28,6 +28,15 @@ _QUESTION_WORDS = """
     how where what when why which who can could do does is are should would will may
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+# "vraag over", "probleem met", "iets weten over", "het gaat om", "question about": a
+# word that announces a question, then a preposition that introduces its topic.
+TOPIC_OPENER = re.compile(
+    r"(?:\b(?:vraag|vraagje|vragen|probleem|probleempje|hulp|weten|question|problem|help)"
+    r"\s+(?:met betrekking tot|in verband met|over|met|omtrent|rondom|rond|betreffende"
+    r"|inzake|mbt|m\.b\.t\.|ivm|i\.v\.m\.|about|with|regarding|concerning)"
+    r"|\bgaat\s+(?:over|om))\s+(?=\S)",
+    re.IGNORECASE,
+)
 
 
 def parts(text: str) -> list[str]:
@@ -73,3 +82,10 @@ def question_part(text: str) -> str | None:
     if len(found[best].split()) < SHORT_PART_WORDS and best > 0:
         return f"{found[best - 1]} {found[best]}"
     return found[best]
+
+
+def topic_part(text: str) -> str | None:
+    """What a message names as the topic of its question ("ik heb een vraag over mijn
+    factuur": "mijn factuur"); None when it does not announce one."""
+    match = TOPIC_OPENER.search(text)
+    return text[match.end() :] if match is not None else None
