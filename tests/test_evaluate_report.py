@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import dataclasses
 import io
 import json
@@ -29,7 +30,7 @@ from bot.evaluation.sweep import THRESHOLDS, SweepRow, config_change, recommend
 from bot.evaluation.testsfile import read_tests
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.model import load
-from bot.nlu.parser import IntentParser
+from bot.nlu.parser import IntentParser, Steps
 from bot.nlu.training_data import load_training_data
 
 SCRIPT = "<script>alert('pwned')</script>"
@@ -254,6 +255,26 @@ async def test_tests_file_judgements_are_the_assistants(run: Run) -> None:
         turn = await assistant.handle("evaluate", case.text, ConversationState())
         assert (judgement.parse, judgement.decision) == (turn.parse, turn.decision), case.text
     assert run.report["evaluations"]["tests"]["figures"] == evaluation.figures()
+
+
+def test_tests_file_judgements_follow_the_assistants_parser_steps(
+    trained_assistant: Assistant, tmp_path: Path
+) -> None:
+    # bench.answer_quality --ablation switches a step off in the assistant's parser; the
+    # judging once built a parser of its own with every step on, and measured nothing.
+    text = "Goedendag, ik heb een vraag over het inzien van mijn facturen."
+    path = tmp_path / "tests.tsv"
+    path.write_text(f"text\texpected\n{text}\tfacturen-inzien\n", encoding="utf-8")
+    cases = read_tests(path, [a.id for a in trained_assistant.project.knowledge.articles])
+    ablated = copy.copy(trained_assistant)
+    settings = trained_assistant.project.settings.nlu
+    ablated.parser = trained_assistant.model.parser(settings, Steps(topic_part=False))
+    judged = [
+        evaluate_tests_file(assistant, cases, path, io.StringIO()).judgements[0]
+        for assistant in (trained_assistant, ablated)
+    ]
+    assert [j.correct for j in judged] == [True, False]
+    assert judged[1].parse == ablated.parser.parse(text)
 
 
 def test_labels_of_intents_in_a_first_message(small_project: Path) -> None:

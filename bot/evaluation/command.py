@@ -62,11 +62,14 @@ def evaluate_folds(project_dir: Path, folds: int, stream: TextIO | None = None) 
 def evaluate_tests_file(
     assistant: Assistant, cases: Sequence[TestCase], path: Path, stream: TextIO | None = None
 ) -> Evaluation:
-    """The rows of a tests file, with the model and thresholds the assistant answers with."""
+    """The rows of a tests file, with the model, thresholds and parser steps the assistant
+    answers with (an ablation switches a step off in its parser)."""
     project = assistant.project
     settings = project.settings.nlu
     with Progress(len(cases), str(path), stream or sys.stderr) as progress:
-        predictions = predict_cases(assistant.model, settings, cases, path, progress)
+        predictions = predict_cases(
+            assistant.model, settings, cases, path, progress, assistant.parser.steps
+        )
     labels = [a.id for a in project.knowledge.articles] + [ESCALATE, SMALLTALK]
     return analyse(
         TESTS,

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from bot.config.settings import NluSettings
-from bot.nlu import ParseResult, TrainedModel
+from bot.nlu import ALL_STEPS, ParseResult, Steps, TrainedModel
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,16 @@ class Predictor:
     Args:
         model: The trained NLU model.
         settings: The thresholds; all but answer_threshold are used as they are.
+        steps: The parser's steps of understanding (all, but in an ablation).
     """
 
-    def __init__(self, model: TrainedModel, settings: NluSettings) -> None:
+    def __init__(
+        self, model: TrainedModel, settings: NluSettings, steps: Steps = ALL_STEPS
+    ) -> None:
         never = dataclasses.replace(settings, answer_threshold=0.0)
         always = dataclasses.replace(settings, answer_threshold=math.inf)
-        self._plain = model.parser(never)
-        self._fallback = model.parser(always)
+        self._plain = model.parser(never, steps)
+        self._fallback = model.parser(always, steps)
 
     def predict(
         self,

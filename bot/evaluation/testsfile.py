@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.config.errors import Problem, ProjectError
 from bot.config.settings import NluSettings
-from bot.nlu import TrainedModel
+from bot.nlu import ALL_STEPS, Steps, TrainedModel
 
 from .predictions import Prediction, Predictor
 from .progress import Progress
@@ -77,9 +77,10 @@ def predict_cases(
     cases: Sequence[TestCase],
     path: Path,
     progress: Progress | None = None,
+    steps: Steps = ALL_STEPS,
 ) -> list[Prediction]:
     """One prediction per row; a row's label is both its expected label and outcome."""
-    predictor = Predictor(model, settings)
+    predictor = Predictor(model, settings, steps)
     predictions = []
     for case in cases:
         predictions.append(

@@ -14,7 +14,15 @@ and storing), `training_child` (training in a process of its own), `training_dat
 from bot.nlu.language import Language, detect_language
 from bot.nlu.model import ArticleText, TrainedModel, ensure_trained, load, save, train
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import OUT_OF_SCOPE, SOCIAL_INTENTS, IntentParser, Match, ParseResult
+from bot.nlu.parser import (
+    ALL_STEPS,
+    OUT_OF_SCOPE,
+    SOCIAL_INTENTS,
+    IntentParser,
+    Match,
+    ParseResult,
+    Steps,
+)
 from bot.nlu.training_data import (
     INTENT_NAME,
     INTENTS_DIR,
@@ -25,6 +33,7 @@ from bot.nlu.training_data import (
 )
 
 __all__ = [
+    "ALL_STEPS",
     "INTENTS_DIR",
     "INTENT_NAME",
     "OUT_OF_SCOPE",
@@ -35,6 +44,7 @@ __all__ = [
     "Language",
     "Match",
     "ParseResult",
+    "Steps",
     "TrainedModel",
     "TrainingData",
     "detect_language",
