@@ -303,9 +303,10 @@ class IntentParser:
         return words, foreign
 
     def _opener(self, normalized: str) -> str | None:
-        """ "help" when a short message only asks for help or says it has a question,
-        "trouble" when it only says that something is wrong; None when it says more, or
-        says there is no question ("ik heb geen vragen meer")."""
+        """What a short message without a topic opens with: "help" when it only asks for
+        help or says it has a question, "trouble" when it only says that something is
+        wrong; None when it says more, or that there is no question ("ik heb geen
+        vragen meer")."""
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
