@@ -26,14 +26,14 @@ class ActionSmalltalk(ProjectAware, Action):
     ) -> list[dict[str, Any]]:
         project = self.project
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
-        if intent == "affirm" and tracker.get_slot("feedback_article"):
+        if (tracker.latest_message.get("metadata") or {}).get("reports_trouble"):
+            key = "ask_what_goes_wrong"  # "het werkt niet", "ik zit vast", "nothing works"
+        elif intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
         elif intent in ("deny", "thanks") and tracker.get_slot("more_questions_asked"):
             key = "goodbye"  # "Heeft u nog een vraag?" "Nee." or "Nee, bedankt."
         elif intent in project.responses and intent not in ("affirm", "deny"):
             key = intent
-        elif (tracker.latest_message.get("metadata") or {}).get("reports_trouble"):
-            key = "ask_what_goes_wrong"  # "het werkt niet", "ik zit vast"
         else:
             key = "how_can_i_help"
         dispatcher.utter_message(text=self.speaker(tracker)(key))

@@ -206,6 +206,14 @@ async def test_it_does_not_work_after_an_answer_escalates_as_not_helped(
     assert texts(turn).startswith(assistant.project.responses.text("escalate_not_helped", "nl"))
 
 
+async def test_nothing_works_after_an_answer_is_not_thanked_for(assistant: Assistant) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "nothing works", state)
+    assert turn.parse.intent == "affirm"  # the classifier's reading; the rule overrides it
+    assert turn.decision.kind == "escalate"
+    assert escalation(turn)["reason"] == "not_helped"
+
+
 async def test_asking_for_a_person_after_no_hands_over_the_question_still_open(
     assistant: Assistant,
 ) -> None:

@@ -139,6 +139,14 @@ def test_trouble_without_a_topic_is_asked_about_but_after_an_answer_not_helped()
     assert decide_on(trouble, after_answer()) == expected
 
 
+def test_trouble_that_reads_as_a_yes_is_no_thanks_after_an_answer() -> None:
+    # "nothing works" reads as a yes: after an answer it once got "Fijn dat ik u kon helpen!".
+    ranking = (Match("affirm", 0.89, "classifier"),)
+    trouble = ParseResult("nothing works", "en", ranking, reports_trouble=True)
+    assert decide_on(trouble, after_answer()) == Decision("escalate", "affirm", reason=NOT_HELPED)
+    assert decide_on(trouble) == Decision("smalltalk", "affirm")
+
+
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))

@@ -404,6 +404,20 @@ def test_a_message_that_only_says_something_is_wrong_reports_trouble(
     assert result.to_rasa()["metadata"]["reports_trouble"] is True
 
 
+@pytest.mark.parametrize("text", ["nothing works", "er gaat iets mis", "ik begrijp het niet"])
+def test_trouble_that_reads_as_a_yes_a_no_or_a_greeting_is_reported_too(
+    trained_assistant: Assistant, text: str
+) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert result.intent in ("affirm", "deny", "greet", "out_of_scope"), text
+    assert result.reports_trouble, text
+
+
+@pytest.mark.parametrize("text", ["nee hoor, ik ben er al uit", "ja het werkt", "ik snap het"])
+def test_a_yes_or_a_no_about_working_is_no_trouble(trained_assistant: Assistant, text: str) -> None:
+    assert not trained_assistant.parser.parse(text).reports_trouble, text
+
+
 def test_trouble_with_a_topic_is_a_question_for_a_colleague(
     trained_assistant: Assistant,
 ) -> None:

@@ -171,6 +171,12 @@ def decide(
         return Decision("escalate", reason=NOT_UNDERSTOOD)
     if best.intent == REQUEST_HUMAN and _sure(best, settings.smalltalk_threshold):
         return Decision("escalate", REQUEST_HUMAN, reason=REQUEST_HUMAN)
+    if parse.reports_trouble:
+        if state.feedback_article is not None:
+            # "het werkt niet", "nothing works" right after an answer: it did not help.
+            return Decision("escalate", best.intent, reason=NOT_HELPED)
+        # Something is wrong, but not what: the bot asks before fetching anyone.
+        return Decision("smalltalk", best.intent)
     awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
         if best.intent == DENY and awaiting_reply:
@@ -185,9 +191,6 @@ def decide(
     if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
     if best.intent == OUT_OF_SCOPE and parse.without_topic:
-        if parse.reports_trouble and state.feedback_article is not None:
-            # "het werkt niet" right after an answer: the answer did not help.
-            return Decision("escalate", OUT_OF_SCOPE, reason=NOT_HELPED)
         # "ik heb een probleem": the bot asks what it is about before fetching anyone.
         return Decision("smalltalk", OUT_OF_SCOPE)
     if best.intent == OUT_OF_SCOPE:

@@ -40,14 +40,21 @@ HELP_WORDS = frozenset(
 NEGATIONS = frozenset(
     {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
 )
-# Words of a customer who says something is wrong, but not what ("het werkt niet", "ik
-# zit vast"); beside them a negation is part of the complaint.
+# Words of a customer who says something is wrong, but not what ("er gaat iets mis", "ik
+# zit vast"), and verbs that say so with a negation ("het werkt niet", "nothing works").
 _TROUBLE_WORDS = """
-    werkt werken lukt lukken gelukt doet mis fout fouten foutmelding foutmeldingen error
-    vast vastgelopen loop uit tegenaan snap snappen begrijp begrijpen raar klopt kloppen kapot stuk
-    work works working stuck wrong broken understand fails failed
+    mis fout fouten foutmelding foutmeldingen error vast vastgelopen tegenaan raar kapot
+    stuk stuck wrong broken fails failed
 """
 TROUBLE_WORDS = frozenset(_TROUBLE_WORDS.split())
+_WORKS_WORDS = """
+    werkt werken lukt lukken gelukt doet snap snappen begrijp begrijpen klopt kloppen uit
+    loop work works working understand
+"""
+WORKS_WORDS = frozenset(_WORKS_WORDS.split())
+# The top intents a complaint without a topic may get: "nothing works" reads as a yes,
+# "er gaat iets mis" as a greeting.
+COMPLAINT_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet"})
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -113,7 +120,9 @@ class ParseResult:
             asks for help, says it has a question ("ik heb een probleem") or that
             something is wrong ("het werkt niet"): no question the articles cannot
             answer yet, so the bot asks what it is about.
-        reports_trouble: True when such a message says that something is wrong.
+        reports_trouble: True when a short message only says that something is wrong
+            ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
+            yes, a no or a greeting.
     """
 
     text: str
@@ -200,7 +209,7 @@ class IntentParser:
             else [(i, c) for i, c in enumerate(classes) if c in evidence.gated]
         )
         form = (lambda word: word) if evidence is None else evidence.analyzer.form
-        self._opener_forms = frozenset(map(form, HELP_WORDS | TROUBLE_WORDS))
+        self._opener_forms = frozenset(map(form, HELP_WORDS | TROUBLE_WORDS | WORKS_WORDS))
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
@@ -228,13 +237,13 @@ class IntentParser:
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
         out_of_scope = ranking[0].intent == OUT_OF_SCOPE
-        opener = self._opener(normalized) if out_of_scope else None
+        opener = self._opener(normalized) if ranking[0].intent in COMPLAINT_INTENTS else None
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            without_topic=opener is not None,
+            without_topic=out_of_scope and opener is not None,
             reports_trouble=opener == "trouble",
         )
 
@@ -310,7 +319,11 @@ class IntentParser:
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
-        trouble = not TROUBLE_WORDS.isdisjoint(words)
+        # "nee" answers a question: "nee hoor, ik ben er al uit" is no complaint.
+        negated = not (NEGATIONS - {"nee", "no"}).isdisjoint(words)
+        trouble = not TROUBLE_WORDS.isdisjoint(words) or (
+            negated and not WORKS_WORDS.isdisjoint(words)
+        )
         if not trouble and (HELP_WORDS.isdisjoint(words) or not NEGATIONS.isdisjoint(words)):
             return None
         if not self.evidence.content_words(normalized) <= self._opener_forms:
