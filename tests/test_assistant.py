@@ -214,6 +214,13 @@ async def test_nothing_works_after_an_answer_is_not_thanked_for(assistant: Assis
     assert escalation(turn)["reason"] == "not_helped"
 
 
+async def test_yes_it_works_after_an_answer_is_thanked_for(assistant: Assistant) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "ja het werkt", state)
+    assert turn.decision.kind == "smalltalk"
+    assert turn.state.feedback_article is None
+
+
 async def test_asking_for_a_person_after_no_hands_over_the_question_still_open(
     assistant: Assistant,
 ) -> None:

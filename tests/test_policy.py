@@ -147,6 +147,15 @@ def test_trouble_that_reads_as_a_yes_is_no_thanks_after_an_answer() -> None:
     assert decide_on(trouble) == Decision("smalltalk", "affirm")
 
 
+def test_a_yes_and_a_thanks_add_up_after_an_answer() -> None:
+    # "ja het werkt": thanks 0.49, yes 0.48; it once escalated as unsure.
+    helped = parse(("thanks", 0.49), ("affirm", 0.48))
+    assert decide_on(helped, after_answer()) == Decision("smalltalk", "thanks")
+    # A no never adds up with them there: "nee bedankt" after an answer is no "helped".
+    unclear = parse(("thanks", 0.45), ("deny", 0.44))
+    assert decide_on(unclear, after_answer()).kind == "escalate"
+
+
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))

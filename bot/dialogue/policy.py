@@ -11,6 +11,8 @@ from bot.config.settings import NluSettings
 from bot.nlu import OUT_OF_SCOPE, SOCIAL_INTENTS, Language, Match, ParseResult
 
 AFFIRM, DENY = "affirm", "deny"
+# After an answer both say it helped: "ja het werkt" splits between them.
+HELPED_INTENTS = frozenset({AFFIRM, "thanks"})
 # Answered with the response of the same name; what a yes or a no means depends on the
 # conversation.
 SMALLTALK_INTENTS = SOCIAL_INTENTS - {AFFIRM, DENY}
@@ -182,11 +184,15 @@ def decide(
         if best.intent == DENY and awaiting_reply:
             return Decision("escalate", DENY, reason=NOT_HELPED)
         return Decision("smalltalk", best.intent)
+    helped = state.feedback_article is not None and best.intent in HELPED_INTENTS
+    if helped and _small_talk_score(parse, HELPED_INTENTS) >= settings.smalltalk_threshold:
+        return Decision("smalltalk", best.intent)
     if best.intent in article_intents:
         return _decide_article(parse, best, article_intents, settings)
     # "nee, dank je" or "thx, doei" splits its confidence between two kinds of small
     # talk; any small-talk reply fits it. In a reply to "Heeft dit geholpen?" a yes or
-    # no means something else, so there they never add up (nor decide unless sure).
+    # no means something else, so there they never add up with it (nor decide unless
+    # sure), but for a yes and a thanks together (above).
     kinds = SMALLTALK_INTENTS if awaiting_reply else SMALLTALK_INTENTS | {AFFIRM, DENY}
     if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
