@@ -40,6 +40,9 @@ HELP_WORDS = frozenset(
 NEGATIONS = frozenset(
     {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
 )
+# A verb of `WORKS_WORDS` complains only beside these: "nee" answers a question, and
+# "nee hoor, ik ben er al uit" is no complaint.
+COMPLAINT_NEGATIONS = NEGATIONS - {"nee", "no"}
 # Words of a customer who says something is wrong, but not what ("er gaat iets mis", "ik
 # zit vast"), and verbs that say so with a negation ("het werkt niet", "nothing works").
 _TROUBLE_WORDS = """
@@ -208,8 +211,11 @@ class IntentParser:
             if evidence is None
             else [(i, c) for i, c in enumerate(classes) if c in evidence.gated]
         )
-        form = (lambda word: word) if evidence is None else evidence.analyzer.form
-        self._opener_forms = frozenset(map(form, HELP_WORDS | TROUBLE_WORDS | WORKS_WORDS))
+        self._opener_forms: frozenset[str] = (
+            frozenset()
+            if evidence is None
+            else frozenset(map(evidence.analyzer.form, HELP_WORDS | TROUBLE_WORDS | WORKS_WORDS))
+        )
 
     def parse(self, text: str) -> ParseResult:
         """Understand one message."""
@@ -319,8 +325,7 @@ class IntentParser:
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
-        # "nee" answers a question: "nee hoor, ik ben er al uit" is no complaint.
-        negated = not (NEGATIONS - {"nee", "no"}).isdisjoint(words)
+        negated = not COMPLAINT_NEGATIONS.isdisjoint(words)
         trouble = not TROUBLE_WORDS.isdisjoint(words) or (
             negated and not WORKS_WORDS.isdisjoint(words)
         )
