@@ -1,5 +1,6 @@
-"""Short replies to greetings, thanks, goodbyes, "momentje", "sorry", "ik heb een
-probleem", "het werkt niet", and to "ja"/"nee" after an answer or after "Heeft u nog een vraag?"."""
+"""Short replies to greetings, thanks, goodbyes, "momentje", "sorry", compliments,
+"spreek je Engels?", "ik heb een probleem", "het werkt niet", and to "ja"/"nee" after an
+answer or after "Heeft u nog een vraag?"."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import ProjectAware
 
 # The replies that end in "Heeft u nog een vraag?" (responses.yml).
-ASK_FOR_MORE_QUESTIONS = frozenset({"thanks", "feedback_helped"})
+ASK_FOR_MORE_QUESTIONS = frozenset({"thanks", "compliment", "feedback_helped"})
 
 
 class ActionSmalltalk(ProjectAware, Action):

@@ -24,7 +24,7 @@ import asyncio
 import csv
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,26 +89,38 @@ async def judge(code_dir: Path, project: Path, sets: dict[str, Path]) -> dict[st
     assistant_module = import_first("bot.dialogue.assistant", "bot.assistant")
     policy = import_first("bot.dialogue.policy", "bot.policy")
     assistant = assistant_module.Assistant.load(project)
-    knowledge = assistant.project.knowledge
     results: dict[str, Any] = {}
     for name, path in sets.items():
-        chats = read_chats(path)
-        missed = 0
-        judged: list[tuple[Chat, str]] = []
-        for number, chat in enumerate(chats):
-            sender = f"{name}-{number}"
-            first = await assistant.handle(sender, chat.question, policy.ConversationState())
-            if outcome_of(first, knowledge) != chat.article:
-                missed += 1
-                article = knowledge.by_id(chat.article)
-                if article is None:
-                    raise SystemExit(f"{path}: unknown article {chat.article!r}")
-                payload = f"/{article.intents[0]}"
-                first = await assistant.handle(sender, payload, policy.ConversationState())
-            second = await assistant.handle(sender, chat.reply, first.state)
-            judged.append((chat, outcome_of(second, knowledge)))
+        judged, missed = await judge_chats(assistant, read_chats(path), policy.ConversationState)
         results[name] = figures(judged, missed)
     return results
+
+
+async def judge_chats(
+    assistant: Any, chats: Sequence[Chat], new_state: Callable[[], Any]
+) -> tuple[list[tuple[Chat, str]], int]:
+    """What `assistant` does with each chat's reply, and how many questions it missed.
+
+    Args:
+        assistant: A loaded `Assistant` (of this checkout or a baseline's).
+        chats: The rows.
+        new_state: That code's `ConversationState`.
+    """
+    knowledge = assistant.project.knowledge
+    missed = 0
+    judged: list[tuple[Chat, str]] = []
+    for number, chat in enumerate(chats):
+        sender = f"chat-{number}"
+        first = await assistant.handle(sender, chat.question, new_state())
+        if outcome_of(first, knowledge) != chat.article:
+            missed += 1
+            article = knowledge.by_id(chat.article)
+            if article is None:
+                raise SystemExit(f"unknown article {chat.article!r} in {chat}")
+            first = await assistant.handle(sender, f"/{article.intents[0]}", new_state())
+        second = await assistant.handle(sender, chat.reply, first.state)
+        judged.append((chat, outcome_of(second, knowledge)))
+    return judged, missed
 
 
 def figures(judged: Sequence[tuple[Chat, str]], missed: int) -> dict[str, Any]:

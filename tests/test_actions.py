@@ -541,7 +541,11 @@ async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
 
 
 @pytest.mark.parametrize(
-    "intent", ["greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology"]
+    "intent",
+    [
+        *("greet", "thanks", "goodbye", "bot_challenge"),
+        *("hold_on", "apology", "compliment", "languages"),
+    ],
 )
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_smalltalk_replies_with_the_response_of_the_intent(
@@ -555,7 +559,8 @@ async def test_smalltalk_replies_with_the_response_of_the_intent(
         "feedback_article": None,
         "clarify_options": [],
         "low_confidence_count": 0,
-        "more_questions_asked": intent == "thanks",  # "Graag gedaan! Heeft u nog een vraag?"
+        # "Graag gedaan! Heeft u nog een vraag?", "Dank u wel, dat hoor ik graag! Heeft u ..."
+        "more_questions_asked": intent in ("thanks", "compliment"),
     }
 
 

@@ -50,6 +50,9 @@ async def test_a_greeting_is_smalltalk(assistant: Assistant) -> None:
         ("momentje, ik moet het even zoeken", "hold_on", "nl"),
         ("one moment please", "hold_on", "en"),
         ("sorry, dat was een typfout", "apology", "nl"),
+        ("wat een goede bot zeg", "compliment", "nl"),
+        ("kan ik hier ook Engels schrijven?", "languages", "nl"),
+        ("do you understand English?", "languages", "en"),
     ],
 )
 async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
@@ -204,6 +207,37 @@ async def test_it_does_not_work_after_an_answer_escalates_as_not_helped(
     assert turn.decision.kind == "escalate"
     assert escalation(turn)["reason"] == "not_helped"
     assert texts(turn).startswith(assistant.project.responses.text("escalate_not_helped", "nl"))
+
+
+async def test_disappointment_after_an_answer_escalates_as_not_helped(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "jammer", state)
+    assert turn.decision.kind == "escalate"
+    assert escalation(turn)["reason"] == "not_helped"
+    # As a first message the bot asks what goes wrong.
+    first = await assistant.handle(SENDER, "pff, balen", ConversationState())
+    assert first.decision.kind == "smalltalk"
+    assert texts(first) == assistant.project.responses.text("ask_what_goes_wrong", "nl")
+
+
+async def test_a_new_question_after_a_thanks_is_answered(assistant: Assistant) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "top! en waar vind ik mijn facturen?", state)
+    assert turn.decision.kind == "answer"
+    article = assistant.project.knowledge.for_intent(turn.decision.intent or "")
+    assert article is not None and article.id == "facturen-inzien"
+
+
+async def test_a_compliment_after_an_answer_asks_for_more_questions(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "goede bot zeg", state)
+    assert turn.decision.kind == "smalltalk"
+    assert texts(turn) == assistant.project.responses.text("compliment", "nl")
+    assert turn.state.more_questions_asked
 
 
 async def test_nothing_works_after_an_answer_is_not_thanked_for(assistant: Assistant) -> None:

@@ -130,6 +130,16 @@ def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about() -> None:
     assert decide_on(help_wanted, after_answer()) == Decision("smalltalk", "out_of_scope")
 
 
+def test_a_request_for_help_that_leans_towards_an_article_is_asked_about_too() -> None:
+    # "ik zit met een probleem" may lean towards an article, too unsure to answer.
+    ranking = (
+        Match("unpaid_invoices", 0.41, "classifier"),
+        Match("out_of_scope", 0.3, "classifier"),
+    )
+    help_wanted = ParseResult("ik zit met een probleem", "nl", ranking, without_topic=True)
+    assert decide_on(help_wanted) == Decision("smalltalk", "unpaid_invoices")
+
+
 def test_trouble_without_a_topic_is_asked_about_but_after_an_answer_not_helped() -> None:
     ranking = (Match("out_of_scope", 0.6, "classifier"),)
     trouble = ParseResult("het werkt niet", "nl", ranking, without_topic=True, reports_trouble=True)
@@ -208,7 +218,11 @@ def test_an_unsure_no_after_an_answer_is_a_low_confidence_escalation() -> None:
 
 
 @pytest.mark.parametrize(
-    "intent", ["greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology"]
+    "intent",
+    [
+        *("greet", "thanks", "goodbye", "bot_challenge"),
+        *("hold_on", "apology", "compliment", "languages"),
+    ],
 )
 def test_confident_smalltalk_is_smalltalk(intent: str) -> None:
     decision = decide_on(parse((intent, 0.8)))

@@ -172,10 +172,22 @@ def test_a_short_question_part_keeps_the_sentence_before_it() -> None:
     )
 
 
-def test_a_short_message_has_no_question_part() -> None:
-    short = "kan ik met ideal betalen? graag snel antwoord."
+def test_a_message_of_one_sentence_has_no_question_part() -> None:
+    assert question_part("kan ik met ideal betalen, graag snel antwoord") is None
+
+
+def test_a_short_message_asks_its_question_after_a_thanks() -> None:
+    short = "top, dank je! kan ik ook met ideal betalen?"
     assert len(short.split()) < LONG_MESSAGE_WORDS
-    assert question_part(short) is None
+    assert question_part(short) == "kan ik ook met ideal betalen?"
+
+
+def test_the_question_after_a_thanks_decides_over_the_thanks(
+    trained_assistant: Assistant,
+) -> None:
+    text = "thanks. how do I find my invoices?"
+    assert trained_assistant.parser.parse(text).intent == "view_invoices"
+    assert without(trained_assistant, question_part=False).parse(text).intent == "thanks"
 
 
 def test_a_run_on_sentence_is_split_at_commas() -> None:
@@ -391,7 +403,9 @@ def test_a_request_for_help_that_names_no_topic_is_without_topic(
     assert parse("ik heb geen hulp nodig").without_topic is False  # says there is none
 
 
-@pytest.mark.parametrize("text", ["het werkt niet", "ik zit vast", "help, it's broken"])
+@pytest.mark.parametrize(
+    "text", ["het werkt niet", "ik zit vast", "help, it's broken", "pff, balen", "ugh"]
+)
 def test_a_message_that_only_says_something_is_wrong_reports_trouble(
     trained_assistant: Assistant, text: str
 ) -> None:

@@ -187,6 +187,9 @@ def decide(
     helped = state.feedback_article is not None and best.intent in HELPED_INTENTS
     if helped and _small_talk_score(parse, HELPED_INTENTS) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
+    if parse.without_topic:
+        # "ik heb een probleem": the bot asks what it is about before fetching anyone.
+        return Decision("smalltalk", best.intent)
     if best.intent in article_intents:
         return _decide_article(parse, best, article_intents, settings)
     # "nee, dank je" or "thx, doei" splits its confidence between two kinds of small
@@ -196,9 +199,6 @@ def decide(
     kinds = SMALLTALK_INTENTS if awaiting_reply else SMALLTALK_INTENTS | {AFFIRM, DENY}
     if best.intent in kinds and _small_talk_score(parse, kinds) >= settings.smalltalk_threshold:
         return Decision("smalltalk", best.intent)
-    if best.intent == OUT_OF_SCOPE and parse.without_topic:
-        # "ik heb een probleem": the bot asks what it is about before fetching anyone.
-        return Decision("smalltalk", OUT_OF_SCOPE)
     if best.intent == OUT_OF_SCOPE:
         reason = OUT_OF_SCOPE if parse.understood else NOT_UNDERSTOOD
         return Decision("escalate", OUT_OF_SCOPE, reason=reason)

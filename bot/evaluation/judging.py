@@ -30,9 +30,9 @@ def expected_outcome(intent: str, knowledge: KnowledgeBase) -> str | None:
     """What the bot should do with a message of `intent` that starts a conversation.
 
     The intent's article; "escalate" for out_of_scope and request_human; "smalltalk"
-    for greet, thanks, goodbye, bot_challenge, hold_on and apology; None (judge the
-    intent only) for the rest, such as affirm and deny, whose handling depends on the
-    conversation.
+    for the small talk the bot replies to (greet, thanks, goodbye, bot_challenge,
+    hold_on, apology, compliment, languages); None (judge the intent only) for the rest,
+    such as affirm and deny, whose handling depends on the conversation.
     """
     article = knowledge.for_intent(intent)
     if article is not None:

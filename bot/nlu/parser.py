@@ -20,10 +20,11 @@ RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
 OUT_OF_SCOPE = "out_of_scope"
 # The intents that carry no topic: greetings, thanks, goodbyes, yes, no, "ben je een
-# bot?", "momentje" and "sorry". The question of a long story is never one of them
-# ("Wat betekent dit bericht?").
+# bot?", "momentje", "sorry", compliments and "spreek je Engels?". The question of a
+# long story is never one of them ("Wat betekent dit bericht?").
 SOCIAL_INTENTS = frozenset(
     {"greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology", "affirm", "deny"}
+    | {"compliment", "languages"}
 )
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
@@ -44,10 +45,13 @@ NEGATIONS = frozenset(
 # "nee hoor, ik ben er al uit" is no complaint.
 COMPLAINT_NEGATIONS = NEGATIONS - {"nee", "no"}
 # Words of a customer who says something is wrong, but not what ("er gaat iets mis", "ik
-# zit vast"), and verbs that say so with a negation ("het werkt niet", "nothing works").
+# zit vast", "pff, balen"), and verbs that say so with a negation ("het werkt niet",
+# "nothing works").
 _TROUBLE_WORDS = """
     mis fout fouten foutmelding foutmeldingen error vast vastgelopen tegenaan raar kapot
     stuk stuck wrong broken fails failed
+    jammer balen helaas pff zucht grr bah argh ugh vervelend irritant frustrerend damn
+    bummer annoying frustrating
 """
 TROUBLE_WORDS = frozenset(_TROUBLE_WORDS.split())
 _WORKS_WORDS = """
@@ -119,10 +123,11 @@ class ParseResult:
             read as Dutch or English (gibberish, another language; see
             `WordAnalyzer.reads_as_language`): the customer may rephrase before a person
             is fetched.
-        without_topic: True when the top intent is out_of_scope and a short message only
-            asks for help, says it has a question ("ik heb een probleem") or that
-            something is wrong ("het werkt niet"): no question the articles cannot
-            answer yet, so the bot asks what it is about.
+        without_topic: True when the top intent is out_of_scope, or an article's too
+            unsure to answer, and a short message only asks for help, says it has a
+            question ("ik heb een probleem") or that something is wrong ("het werkt
+            niet"): no question the articles cannot answer yet, so the bot asks what it
+            is about.
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no or a greeting.
@@ -242,14 +247,18 @@ class IntentParser:
             if hit is not None and self._allowed(hit.intent, found):
                 fuzzy = Match(hit.intent, max(hit.score / 100, ranking[0].score), "fuzzy")
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
-        out_of_scope = ranking[0].intent == OUT_OF_SCOPE
-        opener = self._opener(normalized) if ranking[0].intent in COMPLAINT_INTENTS else None
+        top = ranking[0]
+        out_of_scope = top.intent == OUT_OF_SCOPE
+        # "ik zit met een probleem" may lean towards an article, but not enough to answer.
+        unsure = top.intent not in SOCIAL_INTENTS and top.score < self.settings.answer_threshold
+        may_open = out_of_scope or unsure or top.intent in COMPLAINT_INTENTS
+        opener = self._opener(normalized) if may_open else None
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            without_topic=out_of_scope and opener is not None,
+            without_topic=(out_of_scope or unsure) and opener is not None,
             reports_trouble=opener == "trouble",
         )
 

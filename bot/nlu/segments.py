@@ -1,4 +1,4 @@
-"""Finding the question in a long message.
+"""Finding the question in a message of several sentences.
 
 Customers often tell a story first: "we zijn net overgestapt naar een andere bank en
 mijn boekhouder is met vakantie ... kan ik de factuur met iDEAL betalen?". Scored as a
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-# A message with fewer words is scored as it is.
+# From this many words on a message is a story: its foreign words say little about the
+# domain, and it is more than an opener (bot.nlu.parser).
 LONG_MESSAGE_WORDS = 16
 # A question part this short ("hoe kan dat?") leans on the sentence before it.
 SHORT_PART_WORDS = 5
@@ -66,13 +67,12 @@ def weight(part: str, is_last: bool) -> float:
 
 
 def question_part(text: str) -> str | None:
-    """The part of a long message that asks the question; None for a short message.
+    """The part of a message that asks the question; None for a single sentence.
 
     A question part of only a few words is joined to the sentence before it, so
-    "Hoe kan dat?" keeps the story's topic.
+    "Hoe kan dat?" keeps the story's topic. A short message has parts too: "top! en
+    kan ik ook met iDEAL betalen?" asks a new question after a thanks.
     """
-    if len(text.split()) < LONG_MESSAGE_WORDS:
-        return None
     found = parts(text)
     if len(found) < 2:
         return None

@@ -19,11 +19,12 @@ _STOPWORDS = """
     dingen ding manier mogelijk beetje paar ander andere anders eigen zelf elk elke
     weten vragen vinden gebruik gebruiken nodig eerst steeds tijd liever alleen lukken
     gebeuren betekenen zitten liggen horen lijken via goedendag maand week jaar vandaag
-    gisteren morgen niks nou aub alsjeblieft alstublieft pc patrol pcpatrol
+    gisteren morgen niks nou aub svp alsjeblieft alstublieft pc patrol pcpatrol
     the a an and or but so if then that this these those there here where what who which
     how why when i you your my me we our us they them he she his her it its is am are was
     were be been being have has had do does did can could will would should shall may
     might must not no yes to of for with from on in at by about as into get got please
+    pls plz
     thanks thank hi hello hey just also still any some need know like liken want use
     something anything nothing somewhere anywhere nowhere
     don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn cannot
