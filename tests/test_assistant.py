@@ -45,6 +45,23 @@ async def test_a_greeting_is_smalltalk(assistant: Assistant) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Goedemiddag, u spreekt met Henk Bos van Schildersbedrijf Bos uit Kampen.", "greet"),
+        ("Bedankt, de factuur van vorige maand is inmiddels betaald.", "thanks"),
+        ("Momentje, ik zoek even mijn klantnummer erbij.", "hold_on"),
+        ("Ik moet nu naar een afspraak, ik kijk morgen verder. Doei!", "goodbye"),
+    ],
+)
+async def test_small_talk_that_tells_a_story_is_small_talk(
+    assistant: Assistant, text: str, intent: str
+) -> None:
+    # Names, a company, an invoice in passing: no question for an article or a colleague.
+    turn = await assistant.handle(SENDER, text, ConversationState())
+    assert (turn.decision.kind, turn.parse.intent) == ("smalltalk", intent)
+
+
+@pytest.mark.parametrize(
     ("text", "intent", "language"),
     [
         ("momentje, ik moet het even zoeken", "hold_on", "nl"),

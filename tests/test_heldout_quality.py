@@ -87,8 +87,7 @@ def test_everyday_messages_rarely_get_an_article(assistant: Assistant) -> None:
     metrics = evaluated(assistant, OUT_OF_DOMAIN).figures()
     assert metrics["rows"] >= 300
     answered = metrics["wrong_answer_rate"]
-    # 2 of 327 since the thirteenth round (1 before): README, "Thirteenth round".
-    assert answered <= 0.007  # every answer to these is a wrong one
+    assert answered <= 0.006  # every answer to these is a wrong one
 
 
 def test_third_heldout_answer_quality(assistant: Assistant) -> None:

@@ -18,7 +18,13 @@ from bot.nlu import normalize
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.parser import IntentParser, ParseResult, Steps
-from bot.nlu.segments import LONG_MESSAGE_WORDS, parts, question_part, topic_part
+from bot.nlu.segments import (
+    LONG_MESSAGE_WORDS,
+    parts,
+    question_after_comma,
+    question_part,
+    topic_part,
+)
 from bot.nlu.words import WordAnalyzer
 
 
@@ -180,6 +186,29 @@ def test_a_short_message_asks_its_question_after_a_thanks() -> None:
     short = "top, dank je! kan ik ook met ideal betalen?"
     assert len(short.split()) < LONG_MESSAGE_WORDS
     assert question_part(short) == "kan ik ook met ideal betalen?"
+
+
+def test_a_question_after_a_comma_is_found() -> None:
+    assert question_after_comma("Goedemiddag, kan ik met iDEAL betalen?") == (
+        "kan ik met iDEAL betalen?"
+    )
+    # Too short to stand alone, not a question, or more than one sentence.
+    assert question_after_comma("ik heb een vraag, kan dat?") is None
+    assert question_after_comma("Goedemiddag, ik wil met iDEAL betalen") is None
+    assert question_after_comma("Hoi. Goedemiddag, kan ik met iDEAL betalen?") is None
+
+
+def test_a_question_out_of_scope_after_a_greeting_is_out_of_scope(
+    trained_assistant: Assistant,
+) -> None:
+    text = "Hallo daar, goedemiddag, kunnen jullie mijn domein verhuizen?"
+    assert trained_assistant.parser.parse(text).intent == "out_of_scope"
+    # Without the step the greeting outweighs the question.
+    assert without(trained_assistant, question_part=False).parse(text).intent == "greet"
+    # A topic out of scope after an opener and a greeting is one too.
+    text = "goedemiddag, ik heb een vraag over jullie dedicated servers"
+    assert trained_assistant.parser.parse(text).intent == "out_of_scope"
+    assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"
 
 
 def test_the_question_after_a_thanks_decides_over_the_thanks(
@@ -404,7 +433,7 @@ def test_a_request_for_help_that_names_no_topic_is_without_topic(
 
 
 @pytest.mark.parametrize(
-    "text", ["het werkt niet", "ik zit vast", "help, it's broken", "pff, balen", "ugh"]
+    "text", ["het werkt niet", "ik loop vast", "help, it's broken", "pff, balen", "ugh"]
 )
 def test_a_message_that_only_says_something_is_wrong_reports_trouble(
     trained_assistant: Assistant, text: str
@@ -418,7 +447,9 @@ def test_a_message_that_only_says_something_is_wrong_reports_trouble(
     assert result.to_rasa()["metadata"]["reports_trouble"] is True
 
 
-@pytest.mark.parametrize("text", ["nothing works", "er gaat iets mis", "ik begrijp het niet"])
+@pytest.mark.parametrize(
+    "text", ["nothing works", "er gaat iets mis", "ik begrijp het niet", "ik zit vast"]
+)
 def test_trouble_that_reads_as_a_yes_a_no_or_a_greeting_is_reported_too(
     trained_assistant: Assistant, text: str
 ) -> None:

@@ -14,7 +14,7 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
 from bot.nlu.scorer import Array, CompiledScorer
-from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part, topic_part
+from bot.nlu.segments import LONG_MESSAGE_WORDS, question_after_comma, question_part, topic_part
 
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
@@ -271,15 +271,19 @@ class IntentParser:
         on its own: "waar kan ik ze downloaden?" leans on the story for what "ze" are.
 
         A topic named after an opener ("ik heb een vraag over mijn facturen") is scored
-        too. Where the whole reads as a greeting or other small talk, the opener is
-        what made it so: the topic decides when it points at an article confidently
-        enough to answer; a thanks or goodbye stays one ("bedankt voor de hulp met mijn
-        account"). Otherwise the topic decides unless the whole answers with another
-        intent on its own, and a topic no article covers ("een vraag over mijn
-        domeinnaam") is out of scope.
+        too. Where the whole reads as a greeting or other small talk, the opener (or
+        the greeting before a question) is what made it so: the part decides when it
+        points confidently enough to answer at an article, or out of scope; a thanks or
+        goodbye stays one before a topic ("bedankt voor de hulp met mijn account").
+        Otherwise the topic decides unless the whole answers with another intent on
+        its own, and a topic no article covers ("een vraag over mijn domeinnaam") is
+        out of scope.
         """
         scores = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
+        if question is None and self.steps.question_part and scores.argmax() in self._social:
+            # "Good afternoon, can you migrate my site?": small talk before the question.
+            question = question_after_comma(text)
         if question is not None:
             scores = self._with_part(scores, question, named_topic=False)
         topic = topic_part(question or text) if self.steps.topic_part else None
@@ -296,12 +300,15 @@ class IntentParser:
         best, told = int(asked.argmax()), int(whole.argmax())
         if best in self._social:
             return whole
+        if named_topic and told in self._closing:
+            return whole  # "bedankt voor de hulp met mijn account": helped already
+        if told in self._social and asked[best] >= self.settings.answer_threshold:
+            # "ik heb een vraag over DNS", "Good afternoon, can you migrate my site?": the
+            # greeting only opened a question, one an article answers or none does.
+            return asked
         if named_topic:
-            if told in self._closing:
-                return whole  # "bedankt voor de hulp met mijn account": helped already
             if told in self._social:
-                sure = best != self._out_of_scope and asked[best] >= self.settings.answer_threshold
-                return asked if sure else whole
+                return whole
         elif best == self._out_of_scope or asked[best] <= whole[told]:
             return whole
         if told not in (best, self._out_of_scope) and (

@@ -53,13 +53,28 @@ def parts(text: str) -> list[str]:
     return found
 
 
+def question_after_comma(text: str) -> str | None:
+    """The question after the last comma of a one-sentence message ("Goedemiddag, kan
+    ik met iDEAL betalen?"); None when nothing after a comma asks one."""
+    before, comma, after = text.strip().rpartition(", ")
+    if len(parts(text)) > 1 or not (comma and before.strip()):
+        return None
+    asks = _starts_with_question_word(after) and after.endswith("?")
+    # "ik heb een vraag, kan dat?": a question this short leans on what came before.
+    return after if asks and len(after.split()) >= SHORT_PART_WORDS else None
+
+
+def _starts_with_question_word(part: str) -> bool:
+    words = part.lower().split()
+    return bool(words) and words[0].strip(",.!?:;'\"()") in QUESTION_WORDS
+
+
 def weight(part: str, is_last: bool) -> float:
     """How strongly a part reads as the customer's question."""
-    words = part.lower().split()
     score = 1.0
     if part.rstrip().endswith("?"):
         score += 2.0
-    if words and words[0].strip(",.!?:;'\"()") in QUESTION_WORDS:
+    if _starts_with_question_word(part):
         score += 1.0
     if is_last:
         score += 0.5
