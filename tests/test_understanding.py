@@ -21,8 +21,8 @@ from bot.nlu.parser import IntentParser, ParseResult, Steps
 from bot.nlu.segments import (
     LONG_MESSAGE_WORDS,
     parts,
-    question_after_comma,
     question_part,
+    request_after_comma,
     topic_part,
 )
 from bot.nlu.words import WordAnalyzer
@@ -189,16 +189,19 @@ def test_a_short_message_asks_its_question_after_a_thanks() -> None:
 
 
 def test_a_question_after_a_comma_is_found() -> None:
-    assert question_after_comma("Goedemiddag, kan ik met iDEAL betalen?") == (
+    assert request_after_comma("Goedemiddag, kan ik met iDEAL betalen?") == (
         "kan ik met iDEAL betalen?"
     )
     # Too short to stand alone, not a question, or more than one sentence.
-    assert question_after_comma("ik heb een vraag, kan dat?") is None
-    assert question_after_comma("Goedemiddag, ik wil met iDEAL betalen") is None
-    assert question_after_comma("Hoi. Goedemiddag, kan ik met iDEAL betalen?") is None
+    assert request_after_comma("Bedankt voor gisteren, maar nu ligt onze site eruit") == (
+        "nu ligt onze site eruit"
+    )
+    assert request_after_comma("ik heb een vraag, kan dat?") is None
+    assert request_after_comma("Goedemiddag, ik wil met iDEAL betalen") is None
+    assert request_after_comma("Hoi. Goedemiddag, kan ik met iDEAL betalen?") is None
 
 
-def test_a_question_out_of_scope_after_a_greeting_is_out_of_scope(
+def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
     trained_assistant: Assistant,
 ) -> None:
     text = "Hallo daar, goedemiddag, kunnen jullie mijn domein verhuizen?"
@@ -206,6 +209,13 @@ def test_a_question_out_of_scope_after_a_greeting_is_out_of_scope(
     # Without the step the greeting outweighs the question.
     assert without(trained_assistant, question_part=False).parse(text).intent == "greet"
     # A topic out of scope after an opener and a greeting is one too.
+    # What follows "maar" or "alleen" after a thanks is the request.
+    text = "Dank je wel voor alles, alleen ontvang ik sinds vanochtend geen mail meer"
+    assert trained_assistant.parser.parse(text).intent == "out_of_scope"
+    assert without(trained_assistant, question_part=False).parse(text).intent == "thanks"
+    # ...but a thanks that says it is solved stays one.
+    solved = trained_assistant.parser.parse("Bedankt, maar ik heb het zelf al opgelost hoor")
+    assert solved.intent == "thanks"
     text = "goedemiddag, ik heb een vraag over jullie dedicated servers"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
     assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"

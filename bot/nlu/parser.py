@@ -14,7 +14,7 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
 from bot.nlu.scorer import Array, CompiledScorer
-from bot.nlu.segments import LONG_MESSAGE_WORDS, question_after_comma, question_part, topic_part
+from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part, request_after_comma, topic_part
 
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
@@ -282,8 +282,9 @@ class IntentParser:
         scores = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
         if question is None and self.steps.question_part and scores.argmax() in self._social:
-            # "Good afternoon, can you migrate my site?": small talk before the question.
-            question = question_after_comma(text)
+            # "Good afternoon, can you migrate my site?", "Bedankt, maar nu ligt de site
+            # eruit": small talk before the request.
+            question = request_after_comma(text)
         if question is not None:
             scores = self._with_part(scores, question, named_topic=False)
         topic = topic_part(question or text) if self.steps.topic_part else None

@@ -29,6 +29,8 @@ _QUESTION_WORDS = """
     how where what when why which who can could do does is are should would will may
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+# Words that turn from small talk to a request: "Bedankt, maar mijn mail doet het niet".
+CONTRAST_WORDS = frozenset({"maar", "alleen", "echter", "but", "however"})
 # "vraag over", "probleem met", "iets weten over", "het gaat om", "question about": a
 # word that announces a question, then a preposition that introduces its topic.
 TOPIC_OPENER = re.compile(
@@ -53,15 +55,20 @@ def parts(text: str) -> list[str]:
     return found
 
 
-def question_after_comma(text: str) -> str | None:
-    """The question after the last comma of a one-sentence message ("Goedemiddag, kan
-    ik met iDEAL betalen?"); None when nothing after a comma asks one."""
+def request_after_comma(text: str) -> str | None:
+    """What a one-sentence message asks after its last comma: a question ("Goedemiddag,
+    kan ik met iDEAL betalen?") or what follows "maar" ("Bedankt voor gisteren, maar
+    nu ligt de site eruit"); None when nothing after a comma asks."""
     before, comma, after = text.strip().rpartition(", ")
     if len(parts(text)) > 1 or not (comma and before.strip()):
         return None
-    asks = _starts_with_question_word(after) and after.endswith("?")
-    # "ik heb een vraag, kan dat?": a question this short leans on what came before.
-    return after if asks and len(after.split()) >= SHORT_PART_WORDS else None
+    words = after.split()
+    if words and words[0].lower() in CONTRAST_WORDS:
+        after = " ".join(words[1:])
+    elif not (_starts_with_question_word(after) and after.endswith("?")):
+        return None
+    # "ik heb een vraag, kan dat?": a part this short leans on what came before.
+    return after if len(after.split()) >= SHORT_PART_WORDS else None
 
 
 def _starts_with_question_word(part: str) -> bool:
