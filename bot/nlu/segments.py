@@ -1,10 +1,12 @@
-"""Finding the question in a message of several sentences.
+"""Finding the question in a message.
 
 Customers often tell a story first: "we zijn net overgestapt naar een andere bank en
 mijn boekhouder is met vakantie ... kan ik de factuur met iDEAL betalen?". Scored as a
 whole, the story outweighs the question. `question_part` splits a message into
 sentences (and a run-on sentence into clauses) and picks the part that is most likely
 the question: one that ends in "?", starts with a question word, or comes last.
+`request_after_comma` finds the request after small talk in one sentence ("Bedankt,
+maar ..."), and `topic_part` the topic after an opener ("ik heb een vraag over ...").
 """
 
 from __future__ import annotations
