@@ -191,3 +191,23 @@ def test_a_character_yaml_does_not_allow_is_an_error_naming_file_and_line(
     code, out = validate(capsys, small)
     assert code == 1
     assert f"{path}:6: error: " in out
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+
+def test_a_reply_for_an_intent_the_bot_does_not_reply_to_is_named(
+    small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A maintainer who adds a reply for a new small-talk intent learns what is missing.
+    responses = small / "responses.yml"
+    weather = "weather_chat:\n  nl: Dat is zeker mooi weer!\n  en: Lovely weather indeed!\n"
+    responses.write_text(responses.read_text(encoding="utf-8") + weather, encoding="utf-8")
+    path = write_intents(
+        small / "intents" / "weather.yml", "weather_chat", "mooi weer he", "wat een zon vandaag"
+    )
+    code, out = validate(capsys, small)
+    assert code == 1
+    # Named at its first example, line 5 of the file.
+    assert f"{path}:5: error: intent 'weather_chat' has a reply in responses.yml" in out
+    assert "SOCIAL_INTENTS in bot/nlu/parser.py" in out

@@ -124,13 +124,15 @@ def check_coverage(
     for intent, (path, line) in data.intent_lines().items():
         replied = intent in SMALLTALK_INTENTS and intent in responses
         if intent not in answered and intent not in POLICY_INTENTS and not replied:
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    f"intent {intent!r} has no article in faq/ and no reply in responses.yml",
+            message = f"intent {intent!r} has no article in faq/ and no reply in responses.yml"
+            if intent in responses:
+                # The reply alone is not enough: the parser must know it carries no topic.
+                message = (
+                    f"intent {intent!r} has a reply in responses.yml, but the bot replies "
+                    "only to the small-talk intents of SOCIAL_INTENTS in bot/nlu/parser.py: "
+                    "add it there, or give it an article in faq/"
                 )
-            )
+            problems.append(Problem(path, line, message))
     trained = set(data.intents)
     for article in knowledge.articles:
         if not article.intents:
