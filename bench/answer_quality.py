@@ -248,17 +248,23 @@ def print_tables(runs: dict[str, Any]) -> None:
     for name in next(iter(runs.values())):
         first = runs[next(iter(runs))][name]
         keys = [k for k in first if k not in ("right_by_kind", "rows") and first[k] is not None]
-        kinds = list(first["right_by_kind"])
-        rows = [
-            [
-                label,
-                *(_pct(run[name][k]) for k in keys),
-                *(_pct(run[name]["right_by_kind"].get(kind)) for kind in kinds),
-            ]
-            for label, run in runs.items()
+        print_table(name, runs, keys, "messages")
+
+
+def print_table(name: str, runs: dict[str, Any], keys: Sequence[str], rows_are: str) -> None:
+    """The table of one set: a row per run, the figures `keys`, then right per kind."""
+    first = runs[next(iter(runs))][name]
+    kinds = list(first["right_by_kind"])
+    rows = [
+        [
+            label,
+            *(_pct(run[name][k]) for k in keys),
+            *(_pct(run[name]["right_by_kind"].get(kind)) for kind in kinds),
         ]
-        print(f"\n{name} ({first['rows']} messages)")
-        print(table(["run", *keys, *(f"right: {k}" for k in kinds)], rows))
+        for label, run in runs.items()
+    ]
+    print(f"\n{name} ({first['rows']} {rows_are})")
+    print(table(["run", *keys, *(f"right: {k}" for k in kinds)], rows))
 
 
 def _pct(value: object) -> str:

@@ -29,14 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.answer_quality import DATA, import_first, project_copy, use_code
-from bench.common import PROJECT_DIR, table, write_result
+from bench.answer_quality import DATA, import_first, print_table, project_copy, use_code
+from bench.common import PROJECT_DIR, write_result
 
 SETS = {"conversations": DATA / "conversations.tsv"}
 HELPED, ESCALATE, SMALLTALK = "helped", "escalate", "smalltalk"
 # The bot's replies that say the answer helped; a goodbye fits a "top, doei" too.
 HELPED_REPLIES = frozenset({"affirm", "thanks", "goodbye"})
 NOT_AN_ARTICLE = frozenset({HELPED, ESCALATE, SMALLTALK, "clarify", "form"})
+# The figures printed per set, before right per kind of reply.
+SHOWN = ("right", "wrong_answers", "needless_escalations", "question_missed")
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         project = project_copy(PROJECT_DIR, Path(tmp) / "now")
         runs["now"] = asyncio.run(judge(PROJECT_DIR, project, sets))
     for name in sets:
-        print_table(name, runs)
+        print_table(name, runs, SHOWN, "chats")
         if args.show_wrong and name not in SETS:  # never read the held-out set's misses
             for row in runs["now"][name]["wrong"]:
                 print(f"  {row['reply']!r}: expected {row['expected']}, got {row['outcome']}")
@@ -185,27 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             run.get(name, {}).pop("wrong", None)  # the held-out rows stay unread
     write_result("conversation_quality", runs, started)
     return 0
-
-
-def print_table(name: str, runs: dict[str, Any]) -> None:
-    """A row per run: the figures, then right per kind of reply."""
-    first = runs[next(iter(runs))][name]
-    keys = ["right", "wrong_answers", "needless_escalations", "question_missed"]
-    kinds = list(first["right_by_kind"])
-    rows = [
-        [
-            label,
-            *(_shown(run[name][key]) for key in keys),
-            *(_shown(run[name]["right_by_kind"].get(kind)) for kind in kinds),
-        ]
-        for label, run in runs.items()
-    ]
-    print(f"\n{name} ({first['rows']} chats)")
-    print(table(["run", *keys, *(f"right: {kind}" for kind in kinds)], rows))
-
-
-def _shown(value: object) -> str:
-    return f"{value:.1%}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":
