@@ -82,28 +82,24 @@ async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
 
 
 @pytest.mark.parametrize(
-    ("text", "language"),
-    # "hulp" alone once read as "bedankt voor de hulp", "I have a problem" as a goodbye.
-    [("ik heb een probleem", "nl"), ("hulp", "nl"), ("I have a problem", "en")],
+    ("text", "language", "reply"),
+    [
+        # "hulp" alone once read as "bedankt voor de hulp", "I have a problem" as a goodbye.
+        ("ik heb een probleem", "nl", "how_can_i_help"),
+        ("hulp", "nl", "how_can_i_help"),
+        ("I have a problem", "en", "how_can_i_help"),
+        # Saying only that something is wrong: asked what goes wrong.
+        ("het werkt niet", "nl", "ask_what_goes_wrong"),
+        ("ik zit vast", "nl", "ask_what_goes_wrong"),
+        ("help, it's broken", "en", "ask_what_goes_wrong"),
+    ],
 )
-async def test_a_request_for_help_without_a_topic_is_asked_what_it_is_about(
-    assistant: Assistant, text: str, language: str
+async def test_a_message_without_a_topic_is_asked_what_it_is_about(
+    assistant: Assistant, text: str, language: str, reply: str
 ) -> None:
     turn = await assistant.handle(SENDER, text, ConversationState())
     assert turn.decision.kind == "smalltalk"
-    assert texts(turn) == assistant.project.responses.text("how_can_i_help", language)
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [("het werkt niet", "nl"), ("ik zit vast", "nl"), ("help, it's broken", "en")],
-)
-async def test_saying_only_that_something_is_wrong_is_asked_what_goes_wrong(
-    assistant: Assistant, text: str, language: str
-) -> None:
-    turn = await assistant.handle(SENDER, text, ConversationState())
-    assert turn.decision.kind == "smalltalk"
-    assert texts(turn) == assistant.project.responses.text("ask_what_goes_wrong", language)
+    assert texts(turn) == assistant.project.responses.text(reply, language)
 
 
 @pytest.mark.parametrize(

@@ -208,7 +208,6 @@ def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
     # Without the step the greeting outweighs the question.
     assert without(trained_assistant, question_part=False).parse(text).intent == "greet"
-    # A topic out of scope after an opener and a greeting is one too.
     # What follows "maar" or "alleen" after a thanks is the request.
     text = "Dank je wel voor alles, alleen ontvang ik sinds vanochtend geen mail meer"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
@@ -216,6 +215,7 @@ def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
     # ...but a thanks that says it is solved stays one.
     solved = trained_assistant.parser.parse("Bedankt, maar ik heb het zelf al opgelost hoor")
     assert solved.intent == "thanks"
+    # A topic out of scope after an opener and a greeting is one too.
     text = "goedemiddag, ik heb een vraag over jullie dedicated servers"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
     assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"
