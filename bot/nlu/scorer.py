@@ -5,7 +5,6 @@ classifier: serving it never imports scikit-learn (`bot.nlu.ngrams`)."""
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -95,15 +94,20 @@ class CompiledScorer:
     dense_weights: Array | None = field(init=False, default=None)
     # A zeroed dense text vector per thread, for the candidates' rows x text product.
     scratch: threading.local = field(init=False, default_factory=threading.local)
+    # The first column of each vectorizer's block (derived from `vocabularies`).
+    block_starts: Array = field(init=False, default_factory=lambda: np.zeros(0, np.intp))
 
     def __post_init__(self) -> None:
+        sizes = [len(vocabulary) for vocabulary in self.vocabularies]
+        starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+        object.__setattr__(self, "block_starts", starts)
         if self.one_vs_rest:
             dense = np.ascontiguousarray(self.weights.T.toarray())
             object.__setattr__(self, "dense_weights", dense)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for derived in ("dense_weights", "scratch"):
+        for derived in ("dense_weights", "scratch", "block_starts"):
             state.pop(derived, None)
         state["word_columns"] = tuple({} for _ in self.word_columns)
         return state
@@ -138,22 +142,21 @@ class CompiledScorer:
 
     def probabilities(self, text: str) -> Array:
         """Calibrated intent probabilities of one normalised text."""
-        columns: list[Array] = []
-        values: list[Array] = []
+        found: list[int] = []
         for index in range(len(self.vocabularies)):
-            found = self._columns(index, text)
-            if not found:
-                continue
-            # fromiter: a long message's n-grams convert in half the time of asarray.
-            ids = np.fromiter(found, dtype=np.intp, count=len(found))
-            cols, counts = np.unique(ids, return_counts=True)
-            tfidf = (1.0 + np.log(counts)) * self.idf[cols]
-            columns.append(cols)
-            values.append(tfidf / math.sqrt(tfidf @ tfidf))
-        if not columns:
+            found += self._columns(index, text)
+        if not found:
             ranked = top_candidates(np.zeros((1, len(self.intercept))), self.candidates)[0]
             return probabilities_of(self.intercept[ranked], ranked, self.slope, self.offset)
-        cols, vals = np.concatenate(columns), np.concatenate(values)
+        # All blocks at once (their columns never overlap), each scaled to unit length
+        # on its own as the union of vectorizers does: a third of the numpy calls.
+        # fromiter: a long message's n-grams convert in half the time of asarray.
+        ids = np.fromiter(found, dtype=np.intp, count=len(found))
+        cols, counts = np.unique(ids, return_counts=True)
+        tfidf = (1.0 + np.log(counts)) * self.idf[cols]
+        block = np.searchsorted(self.block_starts, cols, side="right") - 1
+        norms = np.sqrt(np.bincount(block, weights=tfidf * tfidf))
+        vals = tfidf / norms[block]
         classes = len(self.intercept)
         if classes <= self.candidates:
             ranked = np.arange(classes)  # all of them: their order does not matter
