@@ -12,11 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import ProjectAware
 from bot.dialogue.policy import NOT_HELPED, REPHRASE_REASONS, REQUEST_HUMAN
 from bot.handoff.routes import choose_route, route_named
-from bot.nlu import OUT_OF_SCOPE
+from bot.nlu import COMPLAINT, OUT_OF_SCOPE
 
 # Not understood (REPHRASE_REASONS): the customer may say it again; the second time a
 # person takes over.
-REASONS = frozenset({REQUEST_HUMAN, NOT_HELPED, OUT_OF_SCOPE, *REPHRASE_REASONS})
+REASONS = frozenset({REQUEST_HUMAN, COMPLAINT, NOT_HELPED, OUT_OF_SCOPE, *REPHRASE_REASONS})
 
 
 def escalation_reason(tracker: Tracker) -> str:
@@ -27,8 +27,8 @@ def escalation_reason(tracker: Tracker) -> str:
     if given in REASONS:
         return str(given)
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    if intent == "request_human":
-        return "request_human"
+    if intent in (REQUEST_HUMAN, COMPLAINT):
+        return str(intent)
     if intent == "deny" and tracker.get_slot("feedback_article"):
         return "not_helped"
     if intent == "out_of_scope":

@@ -411,6 +411,7 @@ def test_no_livechat_on_a_closed_day(make_project: ProjectFactory) -> None:
     ("intent", "reason", "key"),
     [
         ("request_human", "request_human", "escalate_request_human"),
+        ("complaint", "complaint", "escalate_complaint"),
         ("deny", "not_helped", "escalate_not_helped"),
         ("out_of_scope", "out_of_scope", "escalate_out_of_scope"),
         (None, "low_confidence", "escalate_low_confidence"),
@@ -431,6 +432,7 @@ async def test_escalate_explains_the_reason_the_policy_gives(
     ("intent", "slots", "reason"),
     [
         ("request_human", {}, "request_human"),
+        ("complaint", {}, "complaint"),
         ("out_of_scope", {}, "out_of_scope"),
         (None, {}, "low_confidence"),
         ("pay_with_ideal", {}, "low_confidence"),
@@ -521,7 +523,7 @@ async def test_an_unsure_no_without_an_answer_is_a_low_confidence_escalation(
         (Match("deny", 0.3, "classifier"), Match("out_of_scope", 0.29, "classifier")),
     )
     state = ConversationState(question="nee eigenlijk")
-    decision = decide(parse, state, project.knowledge.intents, NluSettings())
+    decision = decide(parse, state, project.knowledge.article_ids, NluSettings())
     assert (decision.kind, decision.intent, decision.reason) == (
         "escalate",
         None,

@@ -16,7 +16,7 @@ from bot.dialogue.policy import (
     Decision,
     decide,
 )
-from bot.nlu import OUT_OF_SCOPE, Match, ParseResult
+from bot.nlu import COMPLAINT, OUT_OF_SCOPE, Match, ParseResult
 
 SETTINGS = NluSettings(
     answer_threshold=0.5,
@@ -25,7 +25,11 @@ SETTINGS = NluSettings(
     fuzzy_threshold=90,
     smalltalk_threshold=0.5,
 )
-ARTICLES = frozenset({"pay_with_ideal", "view_invoices", "failed_direct_debit"})
+ARTICLES = {
+    "pay_with_ideal": "betalen-met-ideal",
+    "view_invoices": "facturen-inzien",
+    "failed_direct_debit": "automatische-incasso-mislukt",
+}
 
 
 def parse(*ranking: tuple[str, float], source: str = "classifier") -> ParseResult:
@@ -75,6 +79,25 @@ def test_a_payload_answers_its_article() -> None:
 def test_a_payload_answers_even_right_after_another_answer() -> None:
     decision = decide_on(parse(("view_invoices", 1.0), source="payload"), after_answer())
     assert decision.kind == "answer"
+
+
+def test_the_article_just_given_is_not_given_again() -> None:
+    # "nee, ik zie daar geen knop iDEAL" right after the iDEAL article: it did not help.
+    again = parse(("pay_with_ideal", 0.9), ("view_invoices", 0.05))
+    assert decide_on(again, after_answer()) == Decision(
+        "escalate", "pay_with_ideal", reason=NOT_HELPED
+    )
+    assert decide_on(again).kind == "answer"
+    assert decide_on(parse(("view_invoices", 0.9)), after_answer()).kind == "answer"
+    # Its button tapped again, or the question asked again word for word (the answer
+    # may have gone unseen): it answers.
+    tapped = parse(("pay_with_ideal", 1.0), source="payload")
+    assert decide_on(tapped, after_answer()).kind == "answer"
+    repeated = ParseResult("Kan ik met iDEAL betalen?", "nl", again.ranking)
+    asked = ConversationState(
+        feedback_article="betalen-met-ideal", question="kan ik met ideal betalen"
+    )
+    assert decide_on(repeated, asked).kind == "answer"
 
 
 # --- clarifying --------------------------------------------------------------------------
@@ -176,6 +199,17 @@ def test_escalates_a_request_for_a_person() -> None:
     expected = Decision("escalate", "request_human", reason=REQUEST_HUMAN)
     assert decide_on(parse(("request_human", 0.8))) == expected
     assert decide_on(parse(("request_human", 1.0), source="payload")) == expected
+
+
+def test_a_complaint_escalates_as_one_but_after_an_answer_as_not_helped() -> None:
+    complaint = parse(("complaint", 0.8), ("thanks", 0.1))
+    assert decide_on(complaint) == Decision("escalate", "complaint", reason=COMPLAINT)
+    # "bedankt voor niks" right after an answer: the answer did not help.
+    assert decide_on(complaint, after_answer()) == Decision(
+        "escalate", "complaint", reason=NOT_HELPED
+    )
+    unsure = parse(("complaint", 0.4), ("compliment", 0.3))
+    assert decide_on(unsure) == Decision("escalate", reason=LOW_CONFIDENCE)
 
 
 def test_an_unsure_request_for_a_person_is_a_low_confidence_escalation() -> None:

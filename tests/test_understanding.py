@@ -196,6 +196,11 @@ def test_a_question_after_a_comma_is_found() -> None:
     assert request_after_comma("Bedankt voor gisteren, maar nu ligt onze site eruit") == (
         "nu ligt onze site eruit"
     )
+    # All after the first "maar", a question after its own comma too; a linking "en".
+    assert request_after_comma("ja ja, maar mijn incasso is mislukt, wat moet ik doen?") == (
+        "mijn incasso is mislukt, wat moet ik doen?"
+    )
+    assert request_after_comma("dank je, en hoe log ik daarna in?") == "hoe log ik daarna in?"
     assert request_after_comma("ik heb een vraag, kan dat?") is None
     assert request_after_comma("Goedemiddag, ik wil met iDEAL betalen") is None
     assert request_after_comma("Hoi. Goedemiddag, kan ik met iDEAL betalen?") is None
@@ -328,6 +333,13 @@ def test_a_question_part_that_points_at_an_article_still_decides() -> None:
     assert parse.intent == "sender_addresses"
 
 
+def test_a_complaint_after_small_talk_is_a_complaint(trained_assistant: Assistant) -> None:
+    text = "Hoi! Fijn weekend alvast. Wel wil ik even klagen over de wachttijd van gisteren."
+    assert trained_assistant.parser.parse(text).intent == "complaint"
+    # The whole reads as a goodbye ("fijn weekend"); the last sentence is what it says.
+    assert without(trained_assistant, question_part=False).parse(text).intent == "goodbye"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -358,6 +370,20 @@ def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
         return next(m.score for m in parse.ranking if m.intent == "direct_debit_mandate")
 
     assert mandate(discounted) < mandate(plain)
+
+
+def test_small_talks_words_are_not_foreign(trained_assistant: Assistant) -> None:
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    text = "oke helder. hoe log ik in op mijn klantportaal?"
+    words = evidence.content_words(normalize(text))
+    assert {"oke", "helder"} <= words
+    assert not evidence.foreign(words)
+    assert {"oke", "top"} <= evidence.conversational_
+    # An everyday word is still foreign, after small talk or not.
+    everyday = evidence.content_words(normalize("oke, en de glazenwasser?"))
+    assert evidence.foreign(everyday) == {"glazenwasser"}
+    assert trained_assistant.parser.parse(text).intent == "customer_portal_login"
 
 
 @pytest.mark.parametrize(
@@ -460,11 +486,11 @@ def test_a_message_that_only_says_something_is_wrong_reports_trouble(
 @pytest.mark.parametrize(
     "text", ["nothing works", "er gaat iets mis", "ik begrijp het niet", "ik zit vast"]
 )
-def test_trouble_that_reads_as_a_yes_a_no_or_a_greeting_is_reported_too(
+def test_trouble_that_reads_as_a_yes_a_no_a_greeting_or_a_complaint_is_reported_too(
     trained_assistant: Assistant, text: str
 ) -> None:
     result = trained_assistant.parser.parse(text)
-    assert result.intent in ("affirm", "deny", "greet", "out_of_scope"), text
+    assert result.intent in ("affirm", "deny", "greet", "out_of_scope", "complaint"), text
     assert result.reports_trouble, text
 
 

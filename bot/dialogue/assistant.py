@@ -90,7 +90,8 @@ class Assistant:
         self.model = model
         self.parser: IntentParser = model.parser(project.settings.nlu)
         self.runner = runner
-        self.article_intents = frozenset(project.knowledge.intents)
+        self.articles = project.knowledge.article_ids
+        self.article_intents = frozenset(self.articles)
         self.domain = _domain(model, runner)
         self.forms = FormRunner(runner, project.responses, self.domain)
 
@@ -161,11 +162,12 @@ class Assistant:
             no_parse = ParseResult(text, None, ())
             return Turn(no_parse, Decision("form"), state, messages, form=outcome)
         parse = self.parser.parse(text)
+        # Decided before the question is updated: the policy compares it with the last.
+        decision = decide(parse, state, self.articles, self.project.settings.nlu)
         if parse.language is not None:
             state.language = parse.language
             if _is_question(parse, state):
                 state.question = text
-        decision = decide(parse, state, self.article_intents, self.project.settings.nlu)
         if decision.intent == AFFIRM and state.feedback_article is not None:
             state.question = None  # answered to their satisfaction: no longer open
         if decision.kind == "clarify":

@@ -135,6 +135,11 @@ class KnowledgeBase:
         """Every intent some article answers."""
         return {intent for article in self.articles for intent in article.intents}
 
+    @property
+    def article_ids(self) -> dict[str, str]:
+        """Every intent some article answers, to that article's id."""
+        return {intent: article.id for article in self.articles for intent in article.intents}
+
     def for_training(self) -> list[ArticleText]:
         """What the NLU learns from the articles: intents, titles and text."""
         return [ArticleText(a.intents, a.title, a.body) for a in self.articles]

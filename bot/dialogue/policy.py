@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bot.config.settings import NluSettings
-from bot.nlu import OUT_OF_SCOPE, SOCIAL_INTENTS, Language, Match, ParseResult
+from bot.nlu import (
+    COMPLAINT,
+    OUT_OF_SCOPE,
+    SOCIAL_INTENTS,
+    Language,
+    Match,
+    ParseResult,
+    normalize,
+)
 
 AFFIRM, DENY = "affirm", "deny"
 # After an answer both say it helped: "ja het werkt" splits between them.
@@ -23,7 +31,7 @@ NOT_UNDERSTOOD = "not_understood"
 # The customer gets a chance to rephrase before a person is fetched.
 REPHRASE_REASONS = frozenset({LOW_CONFIDENCE, NOT_UNDERSTOOD})
 # Intents the policy itself handles, so they need neither an article nor a response.
-POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, OUT_OF_SCOPE})
+POLICY_INTENTS = frozenset({AFFIRM, DENY, REQUEST_HUMAN, COMPLAINT, OUT_OF_SCOPE})
 
 Kind = Literal["answer", "clarify", "escalate", "smalltalk", "form"]
 ACTIONS: dict[Kind, str] = {
@@ -130,8 +138,8 @@ class Decision:
         kind: answer, clarify, escalate or smalltalk.
         intent: The intent acted on (the top one, or the article's for an answer).
         options: For clarify: the article intents offered, best first.
-        reason: For escalate: request_human, not_helped, out_of_scope (a clear question
-            no article answers), low_confidence (unsure which article) or
+        reason: For escalate: request_human, complaint, not_helped, out_of_scope (a
+            clear question no article answers), low_confidence (unsure which article) or
             not_understood (gibberish).
     """
 
@@ -157,7 +165,7 @@ class Decision:
 def decide(
     parse: ParseResult,
     state: ConversationState,
-    article_intents: frozenset[str] | set[str],
+    articles: Mapping[str, str],
     settings: NluSettings,
 ) -> Decision:
     """Choose the next action. A wrong answer costs more than an escalation.
@@ -165,7 +173,7 @@ def decide(
     Args:
         parse: The understood message.
         state: The conversation so far.
-        article_intents: Intents some article answers.
+        articles: Intents some article answers, each to its article's id.
         settings: Thresholds from config.yml.
     """
     best = parse.best
@@ -179,6 +187,10 @@ def decide(
             return Decision("escalate", best.intent, reason=NOT_HELPED)
         # Something is wrong, but not what: the bot asks before fetching anyone.
         return Decision("smalltalk", best.intent)
+    if best.intent == COMPLAINT and _sure(best, settings.smalltalk_threshold):
+        # Right after an answer "bedankt voor niks" says that it did not help.
+        reason = NOT_HELPED if state.feedback_article is not None else COMPLAINT
+        return Decision("escalate", COMPLAINT, reason=reason)
     awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
         if best.intent == DENY and awaiting_reply:
@@ -190,8 +202,12 @@ def decide(
     if parse.without_topic:
         # "ik heb een probleem": the bot asks what it is about before fetching anyone.
         return Decision("smalltalk", best.intent)
-    if best.intent in article_intents:
-        return _decide_article(parse, best, article_intents, settings)
+    if best.intent in articles:
+        if articles[best.intent] == state.feedback_article and not _asked_again(parse, state):
+            # "nee, ik zie daar geen facturen staan": the article just given, again. It
+            # did not help, and giving it once more would not either.
+            return Decision("escalate", best.intent, reason=NOT_HELPED)
+        return _decide_article(parse, best, articles, settings)
     # "nee, dank je" or "thx, doei" splits its confidence between two kinds of small
     # talk; any small-talk reply fits it. In a reply to "Heeft dit geholpen?" a yes or
     # no means something else, so there they never add up with it (nor decide unless
@@ -208,12 +224,12 @@ def decide(
 def _decide_article(
     parse: ParseResult,
     best: Match,
-    article_intents: frozenset[str] | set[str],
+    articles: Mapping[str, str],
     settings: NluSettings,
 ) -> Decision:
     if best.source == "payload":
         return Decision("answer", best.intent)
-    runner_up = next((m for m in parse.ranking[1:] if m.intent in article_intents), None)
+    runner_up = next((m for m in parse.ranking[1:] if m.intent in articles), None)
     lead = best.score - (runner_up.score if runner_up else 0.0)
     if best.score >= settings.answer_threshold and lead >= settings.margin:
         return Decision("answer", best.intent)
@@ -224,6 +240,14 @@ def _decide_article(
     ):
         return Decision("clarify", best.intent, (best.intent, runner_up.intent))
     return Decision("escalate", reason=LOW_CONFIDENCE)
+
+
+def _asked_again(parse: ParseResult, state: ConversationState) -> bool:
+    """Whether the message asks the open question once more, word for word (perhaps the
+    answer went unseen) or by its button."""
+    if parse.best is not None and parse.best.source == "payload":
+        return True
+    return state.question is not None and normalize(parse.text) == normalize(state.question)
 
 
 def _sure(match: Match, threshold: float) -> bool:

@@ -37,6 +37,7 @@ REQUIRED = (
     "queue_email_instead",
     "escalate_out_of_scope",
     "escalate_request_human",
+    "escalate_complaint",
     "escalate_not_helped",
     "button_colleague",
     "queue_position",

@@ -17,19 +17,19 @@ from bot.dialogue.policy import (
     Decision,
     decide,
 )
-from bot.nlu import OUT_OF_SCOPE, ParseResult
+from bot.nlu import COMPLAINT, OUT_OF_SCOPE, ParseResult
 
 from .predictions import Prediction
 from .testsfile import ESCALATE, SMALLTALK
 
-ESCALATE_INTENTS = frozenset({REQUEST_HUMAN, OUT_OF_SCOPE})
+ESCALATE_INTENTS = frozenset({REQUEST_HUMAN, COMPLAINT, OUT_OF_SCOPE})
 NO_INTENT = "(none)"
 
 
 def expected_outcome(intent: str, knowledge: KnowledgeBase) -> str | None:
     """What the bot should do with a message of `intent` that starts a conversation.
 
-    The intent's article; "escalate" for out_of_scope and request_human; "smalltalk"
+    The intent's article; "escalate" for out_of_scope, request_human and complaint; "smalltalk"
     for the small talk the bot replies to (greet, thanks, goodbye, bot_challenge,
     hold_on, apology, compliment, languages); None (judge the intent only) for the rest,
     such as affirm and deny, whose handling depends on the conversation.
@@ -143,7 +143,7 @@ def judge(
             (cross-validation) rather than as tests-file labels.
     """
     parse = prediction.parse_at(settings.answer_threshold)
-    decision = decide(parse, ConversationState(), knowledge.intents, settings)
+    decision = decide(parse, ConversationState(), knowledge.article_ids, settings)
 
     def article_id(intent: str | None) -> str | None:
         article = knowledge.for_intent(intent) if intent else None

@@ -18,6 +18,7 @@ NEW_TOPIC = "new_topic"
 # Why the bot handed over, as the handoff mail and the insights say it.
 REASON_TEXTS = {
     "request_human": "vroeg om een medewerker",
+    "complaint": "de klant heeft een klacht",
     "low_confidence": "de bot begreep de vraag niet",
     "not_understood": "de bot kon het bericht niet lezen",
     "out_of_scope": "geen artikel over dit onderwerp",

@@ -16,6 +16,7 @@ from bot.nlu.model import ArticleText, TrainedModel, ensure_trained, load, save,
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import (
     ALL_STEPS,
+    COMPLAINT,
     OUT_OF_SCOPE,
     SOCIAL_INTENTS,
     IntentParser,
@@ -34,6 +35,7 @@ from bot.nlu.training_data import (
 
 __all__ = [
     "ALL_STEPS",
+    "COMPLAINT",
     "INTENTS_DIR",
     "INTENT_NAME",
     "OUT_OF_SCOPE",

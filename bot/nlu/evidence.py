@@ -28,6 +28,10 @@ DETERMINERS = frozenset(_DETERMINERS.split())
 MIN_EXAMPLES = 2
 # ...and its share of the intent's examples is this many times its share of out_of_scope.
 MIN_RATIO = 3.0
+# A word of small talk ("oke", "top", "helder") is no foreign word when this many
+# small-talk examples use it, at `MIN_RATIO` times its share of out_of_scope: "oke
+# helder. hoe log ik in?" asks nothing about another business.
+MIN_SMALL_TALK_EXAMPLES = 3
 
 
 class DomainEvidence:
@@ -37,16 +41,25 @@ class DomainEvidence:
         analyzer: The fitted WordAnalyzer the classifier uses.
         gated: Intents that need evidence (those an article answers).
         out_of_scope: The intent of everything else; its examples tell everyday words.
+        small_talk: The intents of small talk; their common words are never foreign.
     """
 
-    def __init__(self, analyzer: WordAnalyzer, gated: Iterable[str], out_of_scope: str) -> None:
+    def __init__(
+        self,
+        analyzer: WordAnalyzer,
+        gated: Iterable[str],
+        out_of_scope: str,
+        small_talk: Iterable[str] = (),
+    ) -> None:
         self.analyzer = analyzer
         # Function words as the analyzer writes them: "kunnen" is stemmed to "kunn".
         self.stopwords = STOPWORDS | {analyzer.form(w) for w in STOPWORDS}
         self.gated = frozenset(gated)
         self.out_of_scope = out_of_scope
+        self.small_talk = frozenset(small_talk)
         self.words_: dict[str, frozenset[str]] = {}
         self.domain_: frozenset[str] = frozenset()
+        self.conversational_: frozenset[str] = frozenset()
 
     def fit(
         self,
@@ -77,6 +90,14 @@ class DomainEvidence:
         for text in articles:
             domain |= self.content_words(text)
         self.domain_ = frozenset(domain)
+        chat = sum((per_intent.get(i, Counter()) for i in self.small_talk), Counter())
+        chat_size = max(1, sum(sizes[i] for i in self.small_talk))
+        self.conversational_ = frozenset(
+            word
+            for word, n in chat.items()
+            if n >= MIN_SMALL_TALK_EXAMPLES
+            and n / chat_size >= MIN_RATIO * background[word] / background_size
+        )
         return self
 
     def content_words(self, text: str) -> set[str]:
@@ -84,8 +105,10 @@ class DomainEvidence:
         return {w for w in self.analyzer.words(text) if w not in self.stopwords and len(w) > 1}
 
     def foreign(self, words: set[str]) -> set[str]:
-        """Content words no article's examples or text use ("glazenwasser", "whatsapp")."""
-        return {w for w in words if w.isalpha() and w not in self.domain_}
+        """Content words no article's examples or text use ("glazenwasser", "whatsapp"),
+        nor small talk."""
+        domain, chat = self.domain_, self.conversational_
+        return {w for w in words if w.isalpha() and w not in domain and w not in chat}
 
     def names_someone_else(self, normalized: str) -> bool:
         """Whether the message puts its question in another owner's hands: a preposition

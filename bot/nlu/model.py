@@ -23,7 +23,7 @@ from bot.config.settings import NluSettings, Settings
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.normalize import normalize
-from bot.nlu.parser import ALL_STEPS, OUT_OF_SCOPE, IntentParser, Steps
+from bot.nlu.parser import ALL_STEPS, OUT_OF_SCOPE, SOCIAL_INTENTS, IntentParser, Steps
 from bot.nlu.scorer import CompiledScorer
 from bot.nlu.training_data import TrainingData
 from bot.nlu.words import WordAnalyzer
@@ -178,7 +178,7 @@ def train(
     classifier = fit_classifier(texts, intents, vocabulary, params)
     analyzer = classifier.analyzer_ or WordAnalyzer("none", compounds=False, spelling=False)
     titles = {intent: normalize(a.title) for a in articles for intent in a.intents}
-    evidence = DomainEvidence(analyzer, titles, OUT_OF_SCOPE).fit(
+    evidence = DomainEvidence(analyzer, titles, OUT_OF_SCOPE, SOCIAL_INTENTS).fit(
         texts, intents, titles, vocabulary
     )
     return TrainedModel(

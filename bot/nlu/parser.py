@@ -26,6 +26,11 @@ SOCIAL_INTENTS = frozenset(
     {"greet", "thanks", "goodbye", "bot_challenge", "hold_on", "apology", "affirm", "deny"}
     | {"compliment", "languages"}
 )
+# A complaint about the service, a colleague or the bot ("bedankt voor niks"): a person
+# takes it up. Like small talk it frames a message but names no topic: "Ik ben het zat.
+# Hoe betaal ik met iDEAL?" asks about iDEAL.
+COMPLAINT = "complaint"
+TOPICLESS_INTENTS = SOCIAL_INTENTS | {COMPLAINT}
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
 # A near-copy of an example almost always ranks its intent in the top 3; bench/nlu_speed.py
@@ -41,9 +46,9 @@ HELP_WORDS = frozenset(
 NEGATIONS = frozenset(
     {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
 )
-# A verb of `WORKS_WORDS` complains only beside these: "nee" answers a question, and
-# "nee hoor, ik ben er al uit" is no complaint.
-COMPLAINT_NEGATIONS = NEGATIONS - {"nee", "no"}
+# A verb of `WORKS_WORDS` reports trouble only beside these: "nee" answers a question,
+# and "nee hoor, ik ben er al uit" reports none.
+TROUBLE_NEGATIONS = NEGATIONS - {"nee", "no"}
 # Words of a customer who says something is wrong, but not what ("er gaat iets mis", "ik
 # zit vast", "pff, balen"), and verbs that say so with a negation ("het werkt niet",
 # "nothing works").
@@ -59,9 +64,9 @@ _WORKS_WORDS = """
     loop work works working understand
 """
 WORKS_WORDS = frozenset(_WORKS_WORDS.split())
-# The top intents a complaint without a topic may get: "nothing works" reads as a yes,
-# "er gaat iets mis" as a greeting.
-COMPLAINT_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet"})
+# The top intents a report of trouble without a topic may get: "nothing works" reads as
+# a yes, "er gaat iets mis" as a greeting, "ik snap er niks van" as a complaint.
+TROUBLE_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet", COMPLAINT})
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -123,14 +128,14 @@ class ParseResult:
             read as Dutch or English (gibberish, another language; see
             `WordAnalyzer.reads_as_language`): the customer may rephrase before a person
             is fetched.
-        without_topic: True when the top intent is out_of_scope, or an article's too
-            unsure to answer, and a short message only asks for help, says it has a
-            question ("ik heb een probleem") or that something is wrong ("het werkt
-            niet"): no question the articles cannot answer yet, so the bot asks what it
-            is about.
+        without_topic: True when the top intent is out_of_scope, an article's too
+            unsure to answer or small talk's too unsure to reply, and a short message
+            only asks for help, says it has a question ("ik heb een probleem") or that
+            something is wrong ("het werkt niet"): no question the articles cannot
+            answer yet, so the bot asks what it is about.
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
-            yes, a no or a greeting.
+            yes, a no, a greeting or a complaint.
     """
 
     text: str
@@ -207,7 +212,9 @@ class IntentParser:
         classes = list(scorer.classes)
         self.intents = frozenset(classes)
         self._out_of_scope = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else None
+        self._topicless = frozenset(i for i, c in enumerate(classes) if c in TOPICLESS_INTENTS)
         self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
+        self._complaint = classes.index(COMPLAINT) if COMPLAINT in classes else None
         self._closing = frozenset(i for i, c in enumerate(classes) if c in ("thanks", "goodbye"))
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
@@ -249,9 +256,14 @@ class IntentParser:
                 ranking = [fuzzy, *(m for m in ranking if m.intent != hit.intent)]
         top = ranking[0]
         out_of_scope = top.intent == OUT_OF_SCOPE
-        # "ik zit met een probleem" may lean towards an article, but not enough to answer.
-        unsure = top.intent not in SOCIAL_INTENTS and top.score < self.settings.answer_threshold
-        may_open = out_of_scope or unsure or top.intent in COMPLAINT_INTENTS
+        # "ik zit met een probleem" may lean towards an article or small talk, but not
+        # enough to answer or reply.
+        topicless = top.intent in TOPICLESS_INTENTS
+        settings = self.settings
+        unsure = top.score < (
+            settings.smalltalk_threshold if topicless else settings.answer_threshold
+        )
+        may_open = out_of_scope or unsure or top.intent in TROUBLE_INTENTS
         opener = self._opener(normalized) if may_open else None
         return ParseResult(
             text,
@@ -266,13 +278,13 @@ class IntentParser:
         """Intent probabilities of the message.
 
         In a long message the question part is scored too; it decides when it points
-        at an intent (not out_of_scope, nor one of `SOCIAL_INTENTS`) more confidently
+        at an intent (not out_of_scope, nor one of `TOPICLESS_INTENTS`) more confidently
         than the whole message, unless the whole message answers with another intent
         on its own: "waar kan ik ze downloaden?" leans on the story for what "ze" are.
 
         A topic named after an opener ("ik heb een vraag over mijn facturen") is scored
-        too. Where the whole reads as a greeting or other small talk, the opener (or
-        the greeting before a question) is what made it so: the part decides when it
+        too. Where the whole reads as a greeting, other small talk or a complaint, the
+        opener (or what came before the question) is what made it so: the part decides when it
         points confidently enough to answer at an article, or out of scope; a thanks or
         goodbye stays one before a topic ("bedankt voor de hulp met mijn account").
         Otherwise the topic decides unless the whole answers with another intent on
@@ -281,9 +293,9 @@ class IntentParser:
         """
         scores = self.scorer.probabilities(normalized)
         question = question_part(text) if self.steps.question_part else None
-        if question is None and self.steps.question_part and scores.argmax() in self._social:
+        if question is None and self.steps.question_part and scores.argmax() in self._topicless:
             # "Good afternoon, can you migrate my site?", "Bedankt, maar nu ligt de site
-            # eruit": small talk before the request.
+            # eruit": small talk (or a complaint) before the request.
             question = request_after_comma(text)
         if question is not None:
             scores = self._with_part(scores, question, named_topic=False)
@@ -299,16 +311,20 @@ class IntentParser:
             return whole
         asked = self.scorer.probabilities(normalized)
         best, told = int(asked.argmax()), int(whole.argmax())
-        if best in self._social:
+        if best == self._complaint and told in self._social:
+            # "Goedemiddag, ik ben niet tevreden over ...": a greeting before a complaint.
+            sure = asked[best] >= self.settings.smalltalk_threshold
+            return asked if sure else whole
+        if best in self._topicless:
             return whole
         if named_topic and told in self._closing:
             return whole  # "bedankt voor de hulp met mijn account": helped already
-        if told in self._social and asked[best] >= self.settings.answer_threshold:
+        if told in self._topicless and asked[best] >= self.settings.answer_threshold:
             # "ik heb een vraag over DNS", "Good afternoon, can you migrate my site?": the
             # greeting only opened a question, one an article answers or none does.
             return asked
         if named_topic:
-            if told in self._social:
+            if told in self._topicless:
                 return whole
         elif best == self._out_of_scope or asked[best] <= whole[told]:
             return whole
@@ -342,7 +358,7 @@ class IntentParser:
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
-        negated = not COMPLAINT_NEGATIONS.isdisjoint(words)
+        negated = not TROUBLE_NEGATIONS.isdisjoint(words)
         trouble = not TROUBLE_WORDS.isdisjoint(words) or (
             negated and not WORKS_WORDS.isdisjoint(words)
         )

@@ -33,6 +33,13 @@ _QUESTION_WORDS = """
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
 # Words that turn from small talk to a request: "Bedankt, maar mijn mail doet het niet".
 CONTRAST_WORDS = frozenset({"maar", "alleen", "echter", "but", "however"})
+# The first comma followed by one of them, and what follows it.
+AFTER_CONTRAST = re.compile(
+    r",\s+(?:" + "|".join(sorted(CONTRAST_WORDS)) + r")\b[\s,]*(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+# A word that only links a question to what came before: "dank je, en hoe log ik in?".
+LINKING_WORDS = frozenset({"en", "and"})
 # "vraag over", "probleem met", "iets weten over", "het gaat om", "question about": a
 # word that announces a question, then a preposition that introduces its topic.
 TOPIC_OPENER = re.compile(
@@ -58,17 +65,23 @@ def parts(text: str) -> list[str]:
 
 
 def request_after_comma(text: str) -> str | None:
-    """What a one-sentence message asks after its last comma: a question ("Goedemiddag,
-    kan ik met iDEAL betalen?") or what follows "maar" ("Bedankt voor gisteren, maar
-    nu ligt de site eruit"); None when nothing after a comma asks."""
+    """What a one-sentence message asks after a comma: all that follows the first
+    "maar" ("Bedankt voor gisteren, maar nu ligt de site eruit", "ja ja, maar mijn
+    incasso is mislukt, wat nu?"), else a question after the last comma ("Goedemiddag,
+    kan ik met iDEAL betalen?", "dank je, en hoe log ik in?"); None when nothing after
+    a comma asks."""
     before, comma, after = text.strip().rpartition(", ")
     if len(parts(text)) > 1 or not (comma and before.strip()):
         return None
-    words = after.split()
-    if words and words[0].lower() in CONTRAST_WORDS:
-        after = " ".join(words[1:])
-    elif not (_starts_with_question_word(after) and after.endswith("?")):
-        return None
+    contrast = AFTER_CONTRAST.search(text.strip())
+    if contrast is not None:
+        after = contrast["rest"]
+    else:
+        words = after.split()
+        if words and words[0].lower() in LINKING_WORDS:
+            after = " ".join(words[1:])
+        if not (_starts_with_question_word(after) and after.endswith("?")):
+            return None
     # "ik heb een vraag, kan dat?": a part this short leans on what came before.
     return after if len(after.split()) >= SHORT_PART_WORDS else None
 

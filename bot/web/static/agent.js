@@ -45,14 +45,16 @@
   };
   const REASONS = {
     __proto__: null,
-    request_human: "Vroeg om een medewerker", low_confidence: "Bot begreep de vraag niet",
+    request_human: "Vroeg om een medewerker", complaint: "Klacht",
+    low_confidence: "Bot begreep de vraag niet",
     out_of_scope: "Geen artikel over dit onderwerp", not_helped: "Antwoord hielp niet",
     not_understood: "Bot kon het bericht niet lezen",
   };
   // Intents without an article of their own; the others are named by their article's title.
   const INTENT_NAMES = {
     __proto__: null,
-    request_human: "Wil een medewerker", out_of_scope: "Buiten de artikelen", greet: "Begroeting",
+    request_human: "Wil een medewerker", complaint: "Klacht", out_of_scope: "Buiten de artikelen",
+    greet: "Begroeting",
     thanks: "Bedankje", goodbye: "Afscheid", affirm: "Ja", deny: "Nee", new_topic: T.newTopic,
   };
 
