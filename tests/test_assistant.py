@@ -88,6 +88,8 @@ async def test_a_moment_or_an_apology_is_smalltalk_not_a_colleague(
         ("ik heb een probleem", "nl", "how_can_i_help"),
         ("hulp", "nl", "how_can_i_help"),
         ("I have a problem", "en", "how_can_i_help"),
+        # Unsure whether it is a complaint: a help opener all the same.
+        ("ik zit met een probleem", "nl", "how_can_i_help"),
         # Saying only that something is wrong: asked what goes wrong.
         ("het werkt niet", "nl", "ask_what_goes_wrong"),
         ("ik zit vast", "nl", "ask_what_goes_wrong"),

@@ -114,5 +114,6 @@ async def test_replies_to_an_answer(assistant: Assistant) -> None:
     metrics = figures(judged, missed)
     assert metrics["rows"] >= 150
     print({k: v for k, v in metrics.items() if k != "wrong"})
-    assert metrics["right"] >= 0.95
-    assert metrics["wrong_answers"] <= 0.014
+    # 97.3% right and no wrong answer since the fifteenth round (README).
+    assert metrics["right"] >= 0.97
+    assert metrics["wrong_answers"] <= 0.007
