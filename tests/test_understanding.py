@@ -352,8 +352,8 @@ def test_article_words_about_someone_elses_business_are_not_answered(
 ) -> None:
     parse = trained_assistant.parser.parse(text)
     settings = trained_assistant.project.settings.nlu
-    article_intents = trained_assistant.article_intents
-    assert not (parse.intent in article_intents and parse.confidence >= settings.answer_threshold)
+    articles = trained_assistant.articles
+    assert not (parse.intent in articles and parse.confidence >= settings.answer_threshold)
 
 
 def test_each_foreign_word_of_a_short_question_lowers_the_articles_score(
@@ -444,7 +444,7 @@ def test_every_article_intent_has_evidence_words_without_function_words(
 ) -> None:
     evidence = trained_assistant.model.evidence
     assert evidence is not None
-    assert evidence.gated == trained_assistant.article_intents
+    assert evidence.gated == set(trained_assistant.articles)
     for intent in evidence.gated:
         found = evidence.words_[intent]
         assert len(found) >= 10, intent

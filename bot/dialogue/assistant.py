@@ -91,7 +91,6 @@ class Assistant:
         self.parser: IntentParser = model.parser(project.settings.nlu)
         self.runner = runner
         self.articles = project.knowledge.article_ids
-        self.article_intents = frozenset(self.articles)
         self.domain = _domain(model, runner)
         self.forms = FormRunner(runner, project.responses, self.domain)
 

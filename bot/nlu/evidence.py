@@ -76,14 +76,20 @@ class DomainEvidence:
             sizes[intent] += 1
         background = per_intent.get(self.out_of_scope, Counter())
         background_size = max(1, sizes[self.out_of_scope])
-        for intent in self.gated:
-            counts = per_intent.get(intent, Counter())
-            size = max(1, sizes[intent])
-            words = {
+
+        def characteristic(counts: Counter[str], size: int, minimum: int) -> set[str]:
+            """Words `minimum` of `size` examples use, at `MIN_RATIO` times their share
+            of out_of_scope."""
+            return {
                 word
                 for word, n in counts.items()
-                if n >= MIN_EXAMPLES and n / size >= MIN_RATIO * background[word] / background_size
+                if n >= minimum
+                and n / max(1, size) >= MIN_RATIO * background[word] / background_size
             }
+
+        for intent in self.gated:
+            counts = per_intent.get(intent, Counter())
+            words = characteristic(counts, sizes[intent], MIN_EXAMPLES)
             words |= self.content_words(titles.get(intent, ""))
             self.words_[intent] = frozenset(words)
         domain = set().union(*(per_intent.get(i, Counter()) for i in self.gated))
@@ -91,13 +97,8 @@ class DomainEvidence:
             domain |= self.content_words(text)
         self.domain_ = frozenset(domain)
         chat = sum((per_intent.get(i, Counter()) for i in self.small_talk), Counter())
-        chat_size = max(1, sum(sizes[i] for i in self.small_talk))
-        self.conversational_ = frozenset(
-            word
-            for word, n in chat.items()
-            if n >= MIN_SMALL_TALK_EXAMPLES
-            and n / chat_size >= MIN_RATIO * background[word] / background_size
-        )
+        chat_size = sum(sizes[i] for i in self.small_talk)
+        self.conversational_ = frozenset(characteristic(chat, chat_size, MIN_SMALL_TALK_EXAMPLES))
         return self
 
     def content_words(self, text: str) -> set[str]:

@@ -284,9 +284,10 @@ class IntentParser:
 
         A topic named after an opener ("ik heb een vraag over mijn facturen") is scored
         too. Where the whole reads as a greeting, other small talk or a complaint, the
-        opener (or what came before the question) is what made it so: the part decides when it
-        points confidently enough to answer at an article, or out of scope; a thanks or
-        goodbye stays one before a topic ("bedankt voor de hulp met mijn account").
+        opener (or what came before the question) is what made it so: the part decides
+        when it points confidently enough to answer at an article, or out of scope; a
+        thanks or goodbye stays one before a topic ("bedankt voor de hulp met mijn
+        account").
         Otherwise the topic decides unless the whole answers with another intent on
         its own, and a topic no article covers ("een vraag over mijn domeinnaam") is
         out of scope.
