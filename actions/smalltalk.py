@@ -27,8 +27,13 @@ class ActionSmalltalk(ProjectAware, Action):
     ) -> list[dict[str, Any]]:
         project = self.project
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
-        if (tracker.latest_message.get("metadata") or {}).get("reports_trouble"):
+        metadata = tracker.latest_message.get("metadata") or {}
+        if metadata.get("reports_trouble"):
             key = "ask_what_goes_wrong"  # "het werkt niet", "ik zit vast", "nothing works"
+        elif metadata.get("without_topic"):
+            # "ik zit met een probleem": whatever small talk it leans to, too unsure to
+            # reply as that; the customer is asked what it is about.
+            key = "how_can_i_help"
         elif intent == "affirm" and tracker.get_slot("feedback_article"):
             key = "feedback_helped"
         elif intent in ("deny", "thanks") and tracker.get_slot("more_questions_asked"):

@@ -182,7 +182,7 @@ def today(rounds: int, trainings: int) -> dict[str, Any]:
 def feature_count(texts: Sequence[str]) -> int:
     """Columns of the classifier's feature space for these examples."""
     features = IntentClassifier(**CLASSIFIER_PARAMS).features().fit(list(texts))
-    return sum(len(vec.vocabulary_) for _, vec in features.transformer_list)
+    return int(features.transform(list(texts[:1])).shape[1])
 
 
 def _loaded_child(path: str, queries: Sequence[str], out: multiprocessing.Queue[int]) -> None:

@@ -612,6 +612,17 @@ async def test_a_message_that_only_says_something_is_wrong_is_asked_what(
     assert messages[0]["text"] == project.responses.text("ask_what_goes_wrong", language)
 
 
+async def test_an_unsure_small_talk_opener_is_asked_what_it_is_about(project: Project) -> None:
+    # "ik zit met een probleem" leaning to bot_challenge: not "Ik ben de digitale assistent".
+    messages, _ = await run_action(
+        ActionSmalltalk(project),
+        intent="bot_challenge",
+        slots={"language": "nl"},
+        metadata={"without_topic": True},
+    )
+    assert messages[0]["text"] == project.responses.text("how_can_i_help", "nl")
+
+
 # --- registration ------------------------------------------------------------------------
 
 

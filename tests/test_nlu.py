@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import logging
 import pickle
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from bot.config.settings import NluSettings
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.fuzzy import FuzzyMatcher
+from bot.nlu.meaning import SentenceEmbedder
 from bot.nlu.ngrams import analyzer_of
 from bot.nlu.normalize import normalize
 from bot.nlu.parser import RANKING_SIZE, IntentParser, Match, ParseResult
@@ -272,7 +275,12 @@ def test_to_rasa_has_the_shape_of_rasas_latest_message(parser: IntentParser) -> 
     assert rasa["text"] == "hallo"
     assert rasa["intent"]["name"] == rasa["intent_ranking"][0]["name"]
     assert rasa["intent"]["confidence"] == rasa["intent_ranking"][0]["confidence"]
-    assert rasa["metadata"] == {"language": "nl", "source": "classifier", "reports_trouble": False}
+    assert rasa["metadata"] == {
+        "language": "nl",
+        "source": "classifier",
+        "reports_trouble": False,
+        "without_topic": False,
+    }
     assert rasa["entities"] == []
 
 
@@ -292,6 +300,8 @@ def test_predict_proba_equals_the_reference_arithmetic(classifier: IntentClassif
         "woorden die nergens voorkomen",
         "",
         "ideal ideal ideal",
+        "can i pay with ideal",  # English: with the meaning's columns
+        "thanks",
     ]
     assert np.allclose(
         classifier.predict_proba(texts), classifier.reference_proba(texts), atol=1e-6
@@ -326,7 +336,7 @@ def test_past_the_one_vs_rest_cost_only_candidates_are_scored(
     nearest_classifier: IntentClassifier,
 ) -> None:
     assert not nearest_classifier.one_vs_rest_
-    texts = ["kan ik met ideal betalen", "facturen", "hallo daar", "xq zzv", ""]
+    texts = ["kan ik met ideal betalen", "facturen", "hallo daar", "xq zzv", "", "pay with ideal"]
     fast = nearest_classifier.predict_proba(texts)
     assert np.allclose(fast, nearest_classifier.reference_proba(texts), atol=1e-6)
     assert ((fast > 0).sum(axis=1) == NEAREST["candidates"]).all()
@@ -429,7 +439,9 @@ def test_the_scorers_analyzers_give_sklearns_ngrams(classifier: IntentClassifier
         "é ü ß 2fa 100%",
         "",
     ]
-    for _, vectorizer in classifier.features_.transformer_list:
+    for name, vectorizer in classifier.features_.transformer_list:
+        if name == "meaning":  # an embedding, not n-grams
+            continue
         ours, theirs = analyzer_of(vectorizer), vectorizer.build_analyzer()
         for text in texts:
             assert ours(text) == theirs(text), (vectorizer.analyzer, text)
@@ -455,3 +467,88 @@ def test_a_pickled_scorer_scores_the_same_without_sklearn(
     for text in texts:
         assert np.allclose(copy.probabilities(text), scorer.probabilities(text))
     assert copy.classes == tuple(str(c) for c in classifier.classes_)
+
+
+# --- meaning -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedder() -> SentenceEmbedder:
+    return SentenceEmbedder.from_wordllama(weight=0.5, dimensions=256)
+
+
+@pytest.mark.parametrize("dimensions", [256, 64])
+def test_the_meaning_is_wordllamas_sentence_embedding_scaled(dimensions: int) -> None:
+    import wordllama
+
+    folder = Path(wordllama.__file__).parent
+    reference = wordllama.WordLlama.load(
+        dim=256, trunc_dim=dimensions, cache_dir=folder, disable_download=True
+    )
+    embedder = SentenceEmbedder.from_wordllama(weight=0.5, dimensions=dimensions)
+    texts = ["can i pay with ideal", "cancel my subscription", "hello", "thanks thanks"]
+    expected = reference.embed(texts, norm=True)
+    for text, vector in zip(texts, expected, strict=True):
+        assert np.allclose(embedder.vector(text), 0.5 * vector, atol=1e-6)
+
+
+def test_a_texts_tokens_are_its_words_tokens(embedder: SentenceEmbedder) -> None:
+    # What lets the embedder tokenize each word once (SentenceEmbedder's docstring).
+    from bot.nlu.training_data import load_training_data
+
+    project = Path(__file__).resolve().parents[1]
+    texts = [normalize(t) for t in load_training_data(project).texts()]
+    texts += [normalize(t) for t in ("ik heb   2fa aan", "e-mail@adres.nl", "👍 top")]
+    encode = embedder.tokenizer.encode
+    for text in texts:
+        words = [i for w in text.split() for i in encode(w, add_special_tokens=False).ids]
+        assert encode(text, add_special_tokens=False).ids == words, text
+
+
+def test_a_text_without_tokens_has_no_meaning(embedder: SentenceEmbedder) -> None:
+    assert not embedder.vector("").any()
+    assert embedder.transform([]).shape == (0, 256)
+
+
+def test_a_dutch_text_has_no_meaning(embedder: SentenceEmbedder) -> None:
+    assert not embedder.vector("kan ik met ideal betalen").any()
+    assert embedder.vector("can i pay with ideal").any()
+
+
+def test_words_of_one_meaning_are_nearer_than_unrelated_words(
+    embedder: SentenceEmbedder,
+) -> None:
+    cancel, terminate, weather = (
+        embedder.vector(t) for t in ("cancel my account", "terminate my account", "nice weather")
+    )
+    assert cancel @ terminate > cancel @ weather
+
+
+def test_a_pickled_embedder_gives_the_same_vectors(embedder: SentenceEmbedder) -> None:
+    copy = pickle.loads(pickle.dumps(embedder))
+    text = "where can i find my invoices"
+    assert np.array_equal(copy.vector(text), embedder.vector(text))
+    assert copy.vector(text).any()
+
+
+def test_the_classifiers_last_features_are_the_meaning(classifier: IntentClassifier) -> None:
+    matrix = classifier.features_.transform(["pay with ideal"]).toarray()[0]
+    meaning = dict(classifier.features_.transformer_list)["meaning"].embedder_
+    dimensions = classifier.meaning_dimensions
+    assert np.allclose(matrix[-dimensions:], meaning.vector("pay with ideal"))
+    assert np.isclose(np.linalg.norm(matrix[-dimensions:]), classifier.meaning)
+
+
+def test_loading_wordllama_leaves_the_logging_setup_alone() -> None:
+    # wordllama's import calls logging.basicConfig; a fresh process shows whether it stuck.
+    code = (
+        "import logging\n"
+        "from bot.nlu.meaning import SentenceEmbedder\n"
+        "SentenceEmbedder.from_wordllama(1.0, 64)\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), root.level)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.split() == ["0", str(logging.WARNING)]

@@ -229,8 +229,8 @@ def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
 def test_the_question_after_a_thanks_decides_over_the_thanks(
     trained_assistant: Assistant,
 ) -> None:
-    text = "thanks. how do I find my invoices?"
-    assert trained_assistant.parser.parse(text).intent == "view_invoices"
+    text = "thank you. how do I pay with iDEAL?"
+    assert trained_assistant.parser.parse(text).intent == "pay_with_ideal"
     assert without(trained_assistant, question_part=False).parse(text).intent == "thanks"
 
 

@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from threadpoolctl import threadpool_limits
 
 from bot.nlu.candidates import centroids, neighbours, top_candidates
+from bot.nlu.meaning import SentenceEmbedder
 from bot.nlu.scorer import CompiledScorer, probabilities_of
 from bot.nlu.svm_training import ProgressBar, SvmTraining
 from bot.nlu.words import WordAnalyzer, WordForms
@@ -64,6 +65,9 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
             "none" for the words as written; None leaves it out.
         compounds: Let that feature set split compounds and join split words.
         spelling: Let it correct unknown words to the nearest domain word.
+        meaning: A last feature set, the text's mean token embedding
+            (`bot.nlu.meaning`) scaled to this length; None leaves it out.
+        meaning_dimensions: The embedding's first dimensions kept (at most 256).
         random_state: Seed of the folds, the background samples and liblinear.
         n_jobs: Threads, or processes, that fit at once (joblib's convention: None is
             one, -1 is one per core). liblinear's shuffles share C's rand(), so the
@@ -91,6 +95,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         word_forms: WordForms | None = "stem",
         compounds: bool = True,
         spelling: bool = True,
+        meaning: float | None = 0.75,
+        meaning_dimensions: int = 64,
         random_state: int = 0,
         n_jobs: int | None = None,
         processes_from: int = 50_000,
@@ -109,12 +115,20 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.word_forms = word_forms
         self.compounds = compounds
         self.spelling = spelling
+        self.meaning = meaning
+        self.meaning_dimensions = meaning_dimensions
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.processes_from = processes_from
 
     def features(self, analyzer: WordAnalyzer | None = None) -> FeatureUnion:
-        """The unfitted feature extractor: word, character and domain-word TF-IDF."""
+        """The unfitted feature extractor: word, character and domain-word TF-IDF, and
+        the text's meaning last."""
+        meaning = (
+            []
+            if self.meaning is None
+            else [("meaning", MeaningFeatures(self.meaning, self.meaning_dimensions))]
+        )
         domain_words = (
             []
             if analyzer is None
@@ -141,6 +155,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                     ),
                 ),
                 *domain_words,
+                *meaning,
             ]
         )
 
@@ -263,6 +278,26 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         state = dict(self.__dict__)
         state.pop("scorer_", None)
         return state
+
+
+class MeaningFeatures(TransformerMixin, BaseEstimator):
+    """`SentenceEmbedder` as a step of the feature union.
+
+    Args:
+        weight: The vectors' length beside the unit-length TF-IDF blocks.
+        dimensions: The embedding's first dimensions kept.
+    """
+
+    def __init__(self, weight: float = 0.75, dimensions: int = 64) -> None:
+        self.weight = weight
+        self.dimensions = dimensions
+
+    def fit(self, texts: Sequence[str], y: object = None) -> MeaningFeatures:
+        self.embedder_ = SentenceEmbedder.from_wordllama(self.weight, self.dimensions)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self.embedder_.transform(list(texts))
 
 
 def _platt(scores: Array, truth: Array, fallback: tuple[float, float]) -> tuple[float, float]:

@@ -41,16 +41,18 @@ CLASSIFIER_PARAMS: dict[str, Any] = {
     "word_forms": "stem",
     "compounds": True,
     "spelling": True,
+    "meaning": 0.75,
+    "meaning_dimensions": 64,
     "n_jobs": -1,
 }
 # A stored model starts with this line's prefix and a JSON header, then the pickle.
 MAGIC = b"pcpatrol-nlu "
 # Bumped when a stored model's layout changes (its classes or their fitted attributes):
 # a file of another format is retrained, never unpickled. 3: the scorer is stored, not
-# the scikit-learn classifier.
-MODEL_FORMAT = 3
+# the scikit-learn classifier. 4: the scorer holds the meaning's embedder.
+MODEL_FORMAT = 4
 # The libraries whose output a stored model holds (fitted estimators, stems, word lists).
-MODEL_LIBRARIES = ("scikit-learn", "snowballstemmer", "wordfreq")
+MODEL_LIBRARIES = ("scikit-learn", "snowballstemmer", "wordfreq", "wordllama", "tokenizers")
 # The modules whose code decides what a stored model contains: when any of them changes,
 # a model stored by the older code is retrained instead of served.
 MODEL_CODE = (
@@ -61,6 +63,7 @@ MODEL_CODE = (
     "svm_training.py",
     "scorer.py",
     "ngrams.py",
+    "meaning.py",
     "candidates.py",
     "evidence.py",
     "model.py",

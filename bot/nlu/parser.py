@@ -173,6 +173,7 @@ class ParseResult:
                 "language": self.language,
                 "source": best.source if best else None,
                 "reports_trouble": self.reports_trouble,
+                "without_topic": self.without_topic,
             },
         }
 

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bot.nlu.candidates import top_candidates
+from bot.nlu.meaning import SentenceEmbedder
 from bot.nlu.ngrams import Analyzer, analyzer_of
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class CompiledScorer:
             (char_wb): then a text's n-grams are those of its words, and each word's
             columns are looked up once and kept in `word_columns`.
         word_columns: Per vectorizer, word to its known columns (bounded cache).
+        meaning: The text's embedding, whose columns follow the vectorizers'; None
+            when the classifier has no meaning features.
     """
 
     classes: tuple[str, ...]
@@ -90,24 +93,30 @@ class CompiledScorer:
     candidates: int
     per_word: tuple[bool, ...] = ()
     word_columns: tuple[dict[str, list[int]], ...] = ()
+    meaning: SentenceEmbedder | None = None
     # Built from `weights`, never stored (it would double the model file).
     dense_weights: Array | None = field(init=False, default=None)
     # A zeroed dense text vector per thread, for the candidates' rows x text product.
     scratch: threading.local = field(init=False, default_factory=threading.local)
     # The first column of each vectorizer's block (derived from `vocabularies`).
     block_starts: Array = field(init=False, default_factory=lambda: np.zeros(0, np.intp))
+    # The meaning's columns, after the vectorizers' (derived).
+    meaning_columns: Array = field(init=False, default_factory=lambda: np.zeros(0, np.intp))
 
     def __post_init__(self) -> None:
         sizes = [len(vocabulary) for vocabulary in self.vocabularies]
         starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
         object.__setattr__(self, "block_starts", starts)
+        if self.meaning is not None:
+            columns = np.arange(self.meaning.dimensions, dtype=np.intp) + sum(sizes)
+            object.__setattr__(self, "meaning_columns", columns)
         if self.one_vs_rest:
             dense = np.ascontiguousarray(self.weights.T.toarray())
             object.__setattr__(self, "dense_weights", dense)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for derived in ("dense_weights", "scratch", "block_starts"):
+        for derived in ("dense_weights", "scratch", "block_starts", "meaning_columns"):
             state.pop(derived, None)
         state["word_columns"] = tuple({} for _ in self.word_columns)
         return state
@@ -119,7 +128,9 @@ class CompiledScorer:
 
     @classmethod
     def from_classifier(cls, classifier: IntentClassifier) -> CompiledScorer:
-        vectorizers = [vec for _, vec in classifier.features_.transformer_list]
+        parts = dict(classifier.features_.transformer_list)
+        meaning = parts.pop("meaning", None)
+        vectorizers = list(parts.values())
         vocabularies, start = [], 0
         for vec in vectorizers:
             vocabularies.append({gram: start + col for gram, col in vec.vocabulary_.items()})
@@ -138,6 +149,7 @@ class CompiledScorer:
             candidates=classifier.candidates,
             per_word=tuple(vec.analyzer == "char_wb" for vec in vectorizers),
             word_columns=tuple({} for _ in vectorizers),
+            meaning=None if meaning is None else meaning.embedder_,
         )
 
     def probabilities(self, text: str) -> Array:
@@ -145,7 +157,7 @@ class CompiledScorer:
         found: list[int] = []
         for index in range(len(self.vocabularies)):
             found += self._columns(index, text)
-        if not found:
+        if not found and self.meaning is None:
             ranked = top_candidates(np.zeros((1, len(self.intercept))), self.candidates)[0]
             return probabilities_of(self.intercept[ranked], ranked, self.slope, self.offset)
         # All blocks at once (their columns never overlap), each scaled to unit length
@@ -157,6 +169,9 @@ class CompiledScorer:
         block = np.searchsorted(self.block_starts, cols, side="right") - 1
         norms = np.sqrt(np.bincount(block, weights=tfidf * tfidf))
         vals = tfidf / norms[block]
+        if self.meaning is not None:
+            cols = np.concatenate([cols, self.meaning_columns])
+            vals = np.concatenate([vals, self.meaning.vector(text)])
         classes = len(self.intercept)
         if classes <= self.candidates:
             ranked = np.arange(classes)  # all of them: their order does not matter
