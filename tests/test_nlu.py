@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -463,6 +464,7 @@ def test_a_pickled_scorer_scores_the_same_without_sklearn(
     texts = ["kan ik met ideal betalen", "hoi", "xq zzv", ""]
     stored = pickle.dumps(scorer)
     assert b"sklearn" not in stored
+    assert b"tokenizers" not in stored and b"wordllama" not in stored
     copy = pickle.loads(stored)
     for text in texts:
         assert np.allclose(copy.probabilities(text), scorer.probabilities(text))
@@ -474,35 +476,49 @@ def test_a_pickled_scorer_scores_the_same_without_sklearn(
 
 @pytest.fixture(scope="module")
 def embedder() -> SentenceEmbedder:
-    return SentenceEmbedder.from_wordllama(weight=0.5, dimensions=256)
+    return SentenceEmbedder.from_wordllama(weight=0.5, dimensions=256, words=["qzxvbla"])
 
 
-@pytest.mark.parametrize("dimensions", [256, 64])
-def test_the_meaning_is_wordllamas_sentence_embedding_scaled(dimensions: int) -> None:
+@pytest.fixture(scope="module")
+def wordllama_model() -> Any:
     import wordllama
 
     folder = Path(wordllama.__file__).parent
-    reference = wordllama.WordLlama.load(
-        dim=256, trunc_dim=dimensions, cache_dir=folder, disable_download=True
-    )
+    return wordllama.WordLlama.load(dim=256, cache_dir=folder, disable_download=True)
+
+
+@pytest.mark.parametrize("dimensions", [256, 64])
+def test_the_meaning_is_wordllamas_sentence_embedding_scaled(
+    dimensions: int, wordllama_model: Any
+) -> None:
     embedder = SentenceEmbedder.from_wordllama(weight=0.5, dimensions=dimensions)
     texts = ["can i pay with ideal", "cancel my subscription", "hello", "thanks thanks"]
-    expected = reference.embed(texts, norm=True)
+    expected = wordllama_model.embed(texts, norm=True)[:, :dimensions]
     for text, vector in zip(texts, expected, strict=True):
+        vector = vector / np.linalg.norm(vector)  # the first dimensions, unit length again
         assert np.allclose(embedder.vector(text), 0.5 * vector, atol=1e-6)
 
 
-def test_a_texts_tokens_are_its_words_tokens(embedder: SentenceEmbedder) -> None:
-    # What lets the embedder tokenize each word once (SentenceEmbedder's docstring).
+def test_a_texts_tokens_are_its_words_tokens(wordllama_model: Any) -> None:
+    # What lets the embedder tokenize each word once (bot/nlu/meaning.py's docstring).
     from bot.nlu.training_data import load_training_data
 
     project = Path(__file__).resolve().parents[1]
     texts = [normalize(t) for t in load_training_data(project).texts()]
     texts += [normalize(t) for t in ("ik heb   2fa aan", "e-mail@adres.nl", "👍 top")]
-    encode = embedder.tokenizer.encode
+    encode = wordllama_model.tokenizer.encode
     for text in texts:
         words = [i for w in text.split() for i in encode(w, add_special_tokens=False).ids]
         assert encode(text, add_special_tokens=False).ids == words, text
+
+
+def test_the_examples_words_and_common_english_words_carry_meaning(
+    embedder: SentenceEmbedder,
+) -> None:
+    assert {"qzxvbla", "invoice", "subscription", "cancel"} <= embedder.word_ids.keys()
+    # Any other word carries none.
+    assert np.array_equal(embedder.vector("hello qzxvblb"), embedder.vector("hello"))
+    assert not np.array_equal(embedder.vector("hello qzxvbla"), embedder.vector("hello"))
 
 
 def test_a_text_without_tokens_has_no_meaning(embedder: SentenceEmbedder) -> None:

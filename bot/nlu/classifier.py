@@ -293,7 +293,8 @@ class MeaningFeatures(TransformerMixin, BaseEstimator):
         self.dimensions = dimensions
 
     def fit(self, texts: Sequence[str], y: object = None) -> MeaningFeatures:
-        self.embedder_ = SentenceEmbedder.from_wordllama(self.weight, self.dimensions)
+        words = {word for text in texts for word in text.split()}
+        self.embedder_ = SentenceEmbedder.from_wordllama(self.weight, self.dimensions, words)
         return self
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
