@@ -98,11 +98,12 @@ class SentenceEmbedder:
         ids = [i for word in text.split() for i in self.word_ids.get(word, ())]
         if not ids:
             return np.zeros(self.dimensions)
-        mean = self.embedding[ids].astype(np.float32).mean(axis=0, dtype=np.float64)
-        norm = np.linalg.norm(mean)
+        # Summed in float32, as wordllama sums its float32 copy of the embeddings.
+        mean = self.embedding[ids].mean(axis=0, dtype=np.float32)
+        norm = float(np.sqrt(mean @ mean))
         if norm == 0:
             return np.zeros(self.dimensions)
-        result: Array = mean * (self.weight / norm)
+        result: Array = mean * np.float32(self.weight / norm)
         return result
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:

@@ -169,9 +169,10 @@ class CompiledScorer:
         block = np.searchsorted(self.block_starts, cols, side="right") - 1
         norms = np.sqrt(np.bincount(block, weights=tfidf * tfidf))
         vals = tfidf / norms[block]
-        if self.meaning is not None:
+        meaning = None if self.meaning is None else self.meaning.vector(text)
+        if meaning is not None and meaning.any():  # zeros (a Dutch text) change nothing
             cols = np.concatenate([cols, self.meaning_columns])
-            vals = np.concatenate([vals, self.meaning.vector(text)])
+            vals = np.concatenate([vals, meaning])
         classes = len(self.intercept)
         if classes <= self.candidates:
             ranked = np.arange(classes)  # all of them: their order does not matter
