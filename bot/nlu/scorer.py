@@ -157,7 +157,10 @@ class CompiledScorer:
         found: list[int] = []
         for index in range(len(self.vocabularies)):
             found += self._columns(index, text)
-        if not found and self.meaning is None:
+        meaning = None if self.meaning is None else self.meaning.vector(text)
+        if meaning is not None and not meaning.any():
+            meaning = None  # a Dutch text's zeros change nothing
+        if not found and meaning is None:
             ranked = top_candidates(np.zeros((1, len(self.intercept))), self.candidates)[0]
             return probabilities_of(self.intercept[ranked], ranked, self.slope, self.offset)
         # All blocks at once (their columns never overlap), each scaled to unit length
@@ -169,8 +172,7 @@ class CompiledScorer:
         block = np.searchsorted(self.block_starts, cols, side="right") - 1
         norms = np.sqrt(np.bincount(block, weights=tfidf * tfidf))
         vals = tfidf / norms[block]
-        meaning = None if self.meaning is None else self.meaning.vector(text)
-        if meaning is not None and meaning.any():  # zeros (a Dutch text) change nothing
+        if meaning is not None:
             cols = np.concatenate([cols, self.meaning_columns])
             vals = np.concatenate([vals, meaning])
         classes = len(self.intercept)
