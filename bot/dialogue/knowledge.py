@@ -133,7 +133,7 @@ class KnowledgeBase:
     @property
     def intents(self) -> set[str]:
         """Every intent some article answers."""
-        return {intent for article in self.articles for intent in article.intents}
+        return set(self.article_ids)
 
     @property
     def article_ids(self) -> dict[str, str]:

@@ -182,7 +182,7 @@ def compute(
     escalated messages and the handoffs created in it."""
     buckets = {day: Bucket() for day in period.buckets()}
     articles = {a.id: ArticleFigures(a.id, a.shown_title) for a in knowledge.articles}
-    article_of = {intent: a.id for a in knowledge.articles for intent in a.intents}
+    article_of = knowledge.article_ids
     clarify_taken: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     totals = Bucket()
