@@ -64,6 +64,7 @@ MODEL_CODE = (
     "scorer.py",
     "ngrams.py",
     "meaning.py",
+    "language.py",  # which examples and messages get a meaning
     "candidates.py",
     "evidence.py",
     "model.py",
