@@ -20,6 +20,7 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.parser import IntentParser, ParseResult, Steps
 from bot.nlu.segments import (
     LONG_MESSAGE_WORDS,
+    after_greeting,
     parts,
     question_part,
     request_after_comma,
@@ -211,8 +212,10 @@ def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
 ) -> None:
     text = "Hallo daar, goedemiddag, kunnen jullie mijn domein verhuizen?"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
-    # Without the step the greeting outweighs the question.
-    assert without(trained_assistant, question_part=False).parse(text).intent == "greet"
+    # Without the steps (the question after a comma, the message after a greeting) the
+    # greeting outweighs the question.
+    plain = without(trained_assistant, question_part=False, greeting_part=False)
+    assert plain.parse(text).intent == "greet"
     # What follows "maar" or "alleen" after a thanks is the request.
     text = "Dank je wel voor alles, alleen ontvang ik sinds vanochtend geen mail meer"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
@@ -223,7 +226,8 @@ def test_a_request_out_of_scope_after_small_talk_is_out_of_scope(
     # A topic out of scope after an opener and a greeting is one too.
     text = "goedemiddag, ik heb een vraag over jullie dedicated servers"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
-    assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"
+    plain = without(trained_assistant, topic_part=False, greeting_part=False)
+    assert plain.parse(text).intent == "greet"
 
 
 def test_the_question_after_a_thanks_decides_over_the_thanks(
@@ -261,6 +265,39 @@ def test_the_topic_after_an_opener_is_found(text: str, topic: str) -> None:
 )
 def test_a_message_without_an_opener_and_a_topic_has_no_topic_part(text: str) -> None:
     assert topic_part(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        (
+            "Goedemiddag, ik ben niet blij met de afhandeling",
+            "ik ben niet blij met de afhandeling",
+        ),
+        ("Hoi! Hallo daar, werken jullie ook op zaterdag?", "werken jullie ook op zaterdag?"),
+        ("Good morning. Is your office open today?", "Is your office open today?"),
+    ],
+)
+def test_what_follows_a_greeting_is_found(text: str, rest: str) -> None:
+    assert after_greeting(text) == rest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hoi, alles goed?",  # too little to be more than a greeting
+        "Hallo ik wil met iDEAL betalen",  # no punctuation closes the greeting
+        "Ik wil betalen, hallo?",
+        "Hallo, ik ben Kees van bakkerij De Molen",  # introductions
+        "Goedemorgen, mijn naam is Ans en ik heb een webshop",
+        "Goedendag, met Fatima van de kapsalon om de hoek",
+        "Hi, this is Mark from Brightline Design",
+        "Good morning, Lukas here from Berlin, our Dutch branch",
+        "Dag, ik ben de nieuwe office manager bij Bos & Zn",
+    ],
+)
+def test_a_greeting_with_little_or_an_introduction_after_it_has_no_rest(text: str) -> None:
+    assert after_greeting(text) is None
 
 
 # --- the real model ----------------------------------------------------------------------
@@ -517,8 +554,10 @@ def test_the_topic_after_an_opener_decides_over_a_greeting(
 ) -> None:
     text = "Goedendag, ik heb een vraag over het inzien van mijn facturen."
     assert trained_assistant.parser.parse(text).intent == "view_invoices"
-    # Without the step the greeting and "ik heb een vraag" outweigh the topic.
-    assert without(trained_assistant, topic_part=False).parse(text).intent == "greet"
+    # Without the steps (the topic, the message after a greeting) the greeting and "ik
+    # heb een vraag" outweigh the topic.
+    plain = without(trained_assistant, topic_part=False, greeting_part=False)
+    assert plain.parse(text).intent == "greet"
     # A topic no article covers is no reason to answer with one.
     parse = trained_assistant.parser.parse("ik heb een vraag over mijn domeinnaam")
     assert parse.intent == "out_of_scope"
@@ -546,3 +585,36 @@ def test_customers_words_reach_their_article(trained_assistant: Assistant) -> No
         ("de incasso is geweigerd door de bank", "failed_direct_debit"),
     ]:
         assert trained_assistant.parser.parse(text).intent == intent, text
+
+
+def test_what_follows_a_greeting_decides_over_it(trained_assistant: Assistant) -> None:
+    text = "Good morning, I am very unhappy with how my ticket was handled"
+    assert trained_assistant.parser.parse(text).intent == "complaint"
+    # Without the step the greeting outweighs the complaint.
+    assert without(trained_assistant, greeting_part=False).parse(text).intent == "greet"
+    # A greeting with an introduction stays one.
+    parse = trained_assistant.parser.parse("Hoi! Ik ben Sanne van bloemenzaak De Tulp")
+    assert parse.intent == "greet"
+
+
+def test_praise_with_an_angry_face_is_a_complaint(trained_assistant: Assistant) -> None:
+    assert trained_assistant.parser.parse("Super bedankt hoor 😒").intent == "complaint"
+    assert without(trained_assistant, irony=False).parse("Super bedankt hoor 😒").intent == (
+        "thanks"
+    )
+    assert trained_assistant.parser.parse("Bedankt! 😊").intent == "thanks"
+
+
+@pytest.mark.parametrize("text", ["ik zit ergens mee", "wat moet ik nu doen?"])
+def test_a_saying_that_asks_for_help_is_without_topic(
+    trained_assistant: Assistant, text: str
+) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert (result.without_topic, result.reports_trouble) == (True, False)
+
+
+def test_a_saying_that_something_is_wrong_reports_trouble(trained_assistant: Assistant) -> None:
+    assert trained_assistant.parser.parse("er is iets aan de hand").reports_trouble
+    # With a topic it is a question for a colleague.
+    result = trained_assistant.parser.parse("er is iets aan de hand met mijn domeinnaam")
+    assert (result.intent, result.without_topic) == ("out_of_scope", False)

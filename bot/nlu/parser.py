@@ -14,7 +14,13 @@ from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
 from bot.nlu.normalize import normalize
 from bot.nlu.scorer import Array, CompiledScorer
-from bot.nlu.segments import LONG_MESSAGE_WORDS, question_part, request_after_comma, topic_part
+from bot.nlu.segments import (
+    LONG_MESSAGE_WORDS,
+    after_greeting,
+    question_part,
+    request_after_comma,
+    topic_part,
+)
 
 RANKING_SIZE = 5
 # The intent of everything no article answers: it takes the score an article loses.
@@ -30,6 +36,7 @@ SOCIAL_INTENTS = frozenset(
 # takes it up. Like small talk it frames a message but names no topic: "Ik ben het zat.
 # Hoe betaal ik met iDEAL?" asks about iDEAL.
 COMPLAINT = "complaint"
+GREET = "greet"
 TOPICLESS_INTENTS = SOCIAL_INTENTS | {COMPLAINT}
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
@@ -42,6 +49,10 @@ HELP_WORDS = frozenset(
     {"help", "helpen", "hulp", "vraag", "vraagje", "vragen", "probleem", "probleempje"}
     | {"question", "problem"}
 )
+# Words that only say how big or quick it is: "een klein probleempje", "quick question".
+SIZE_WORDS = frozenset({"klein", "kleine", "kort", "korte", "snel", "snelle", "quick", "small"})
+# Sayings of a customer who wants help, but has not said with what.
+HELP_PHRASES = ("zit ergens mee", "wat moet ik nu doen", "what should i do now")
 # ...unless they say there is none: "ik heb geen vragen meer".
 NEGATIONS = frozenset(
     {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
@@ -64,9 +75,23 @@ _WORKS_WORDS = """
     loop work works working understand
 """
 WORKS_WORDS = frozenset(_WORKS_WORDS.split())
+# Sayings of a customer who says something is wrong, but not what.
+TROUBLE_PHRASES = ("er is iets aan de hand", "something is wrong")
+# Every word an opener may consist of.
+OPENER_WORDS = (
+    HELP_WORDS
+    | SIZE_WORDS
+    | TROUBLE_WORDS
+    | WORKS_WORDS
+    | {word for phrase in HELP_PHRASES + TROUBLE_PHRASES for word in phrase.split()}
+)
 # The top intents a report of trouble without a topic may get: "nothing works" reads as
 # a yes, "er gaat iets mis" as a greeting, "ik snap er niks van" as a complaint.
 TROUBLE_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet", COMPLAINT})
+# Faces that turn praise into its opposite: "Top geregeld weer 🙄", "very helpful 😒".
+ANGRY_FACES = frozenset("🙄😒😤😠😡🤬")
+# What such a face makes a complaint of: a thanks, a compliment, a yes.
+PRAISE_INTENTS = frozenset({"thanks", "compliment", "affirm"})
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -80,6 +105,8 @@ class Steps:
         question_part: Score the question part of a long message too.
         topic_part: Score the topic a message names after an opener too ("ik heb een
             vraag over ...").
+        greeting_part: Score what a message says after the greeting it opens with.
+        irony: Read praise beside an angry or eye-rolling face as a complaint.
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each
             word no article uses. Chosen on tests/data/dev2.tsv, dev3.tsv (examples
@@ -90,6 +117,8 @@ class Steps:
 
     question_part: bool = True
     topic_part: bool = True
+    greeting_part: bool = True
+    irony: bool = True
     domain_evidence: bool = True
     foreign_factor: float = 0.8
     owner_weight: int = 2
@@ -216,6 +245,8 @@ class IntentParser:
         self._topicless = frozenset(i for i, c in enumerate(classes) if c in TOPICLESS_INTENTS)
         self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
         self._complaint = classes.index(COMPLAINT) if COMPLAINT in classes else None
+        self._greet = classes.index(GREET) if GREET in classes else None
+        self._praise = [i for i, c in enumerate(classes) if c in PRAISE_INTENTS]
         self._closing = frozenset(i for i, c in enumerate(classes) if c in ("thanks", "goodbye"))
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
@@ -227,7 +258,7 @@ class IntentParser:
         self._opener_forms: frozenset[str] = (
             frozenset()
             if evidence is None
-            else frozenset(map(evidence.analyzer.form, HELP_WORDS | TROUBLE_WORDS | WORKS_WORDS))
+            else frozenset(map(evidence.analyzer.form, OPENER_WORDS))
         )
 
     def parse(self, text: str) -> ParseResult:
@@ -240,6 +271,8 @@ class IntentParser:
         if not normalized:
             return ParseResult(text, language, ())
         probabilities = self._scores(text, normalized)
+        if self.steps.irony and not ANGRY_FACES.isdisjoint(text):
+            probabilities = self._as_complaint(probabilities)
         found = self._evidence(normalized)
         if found is not None:
             probabilities = self._require_evidence(probabilities, *found)
@@ -294,6 +327,8 @@ class IntentParser:
         out of scope.
         """
         scores = self.scorer.probabilities(normalized)
+        if self.steps.greeting_part:
+            scores = self._after_greeting(scores, text)
         question = question_part(text) if self.steps.question_part else None
         if question is None and self.steps.question_part and scores.argmax() in self._topicless:
             # "Good afternoon, can you migrate my site?", "Bedankt, maar nu ligt de site
@@ -305,6 +340,33 @@ class IntentParser:
         if topic is not None:
             scores = self._with_part(scores, topic, named_topic=True)
         return scores
+
+    def _as_complaint(self, scores: Array) -> Array:
+        """Praise hands its score to a complaint: "Heel fijn, weer een storing 🙄"."""
+        if self._complaint is None:
+            return scores
+        scores = scores.copy()
+        for i in self._praise:
+            scores[self._complaint] += scores[i]
+            scores[i] = 0.0
+        return scores
+
+    def _after_greeting(self, whole: Array, text: str) -> Array:
+        """The scores of what follows a greeting, where the greeting made the whole
+        read as one and the rest reads as something else more surely: "Goedemiddag, ik
+        ben niet tevreden over ...", "hoi, zijn jullie vandaag bereikbaar tot 17:00?"."""
+        if self._greet is None or int(whole.argmax()) != self._greet:
+            return whole
+        rest = after_greeting(text)
+        normalized = normalize(rest) if rest is not None else ""
+        if not normalized:
+            return whole
+        asked = self.scorer.probabilities(normalized)
+        best = int(asked.argmax())
+        if best in self._social:
+            return whole
+        sure = asked[best] >= self.settings.smalltalk_threshold
+        return asked if sure or asked[best] > whole[self._greet] else whole
 
     def _with_part(self, whole: Array, part: str, named_topic: bool) -> Array:
         """The scores of `part` where they decide over those of the whole message."""
@@ -361,10 +423,16 @@ class IntentParser:
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
         negated = not TROUBLE_NEGATIONS.isdisjoint(words)
-        trouble = not TROUBLE_WORDS.isdisjoint(words) or (
-            negated and not WORKS_WORDS.isdisjoint(words)
+        padded = f" {normalized} "
+        trouble = (
+            not TROUBLE_WORDS.isdisjoint(words)
+            or (negated and not WORKS_WORDS.isdisjoint(words))
+            or any(f" {phrase} " in padded for phrase in TROUBLE_PHRASES)
         )
-        if not trouble and (HELP_WORDS.isdisjoint(words) or not NEGATIONS.isdisjoint(words)):
+        wants_help = not HELP_WORDS.isdisjoint(words) or any(
+            f" {phrase} " in padded for phrase in HELP_PHRASES
+        )
+        if not trouble and (not wants_help or not NEGATIONS.isdisjoint(words)):
             return None
         if not self.evidence.content_words(normalized) <= self._opener_forms:
             return None

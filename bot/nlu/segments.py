@@ -6,7 +6,9 @@ whole, the story outweighs the question. `question_part` splits a message into
 sentences (and a run-on sentence into clauses) and picks the part that is most likely
 the question: one that ends in "?", starts with a question word, or comes last.
 `request_after_comma` finds the request after small talk in one sentence ("Bedankt,
-maar ..."), and `topic_part` the topic after an opener ("ik heb een vraag over ...").
+maar ..."), `after_greeting` what follows a greeting ("Goedemiddag, ik ben niet
+tevreden over ..."), and `topic_part` the topic after an opener ("ik heb een vraag
+over ...").
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 LONG_MESSAGE_WORDS = 16
 # A question part this short ("hoe kan dat?") leans on the sentence before it.
 SHORT_PART_WORDS = 5
+# What follows a greeting is a message of its own from this many words on.
+GREETING_REST_WORDS = 4
 # A sentence this long without punctuation is a run-on: split it at commas too.
 RUN_ON_WORDS = 20
 
@@ -37,6 +41,23 @@ CONTRAST_WORDS = frozenset({"maar", "alleen", "echter", "but", "however"})
 AFTER_CONTRAST = re.compile(
     r",\s+(?:" + "|".join(sorted(CONTRAST_WORDS)) + r")\b[\s,]*(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
+)
+# A greeting that opens a message, with the punctuation that closes it: "Hoi!",
+# "Goedemiddag,", "hallo daar,". What follows it is the message.
+GREETING = re.compile(
+    r"^(?:(?:hoi|hallo|hey|hee|hi|hello|hai|goedemorgen|goedemiddag|goedenavond|goedendag"
+    r"|goeiemorgen|goeiemiddag|goeienavond|goeiedag|good\s+(?:morning|afternoon|evening))"
+    r"(?:\s+(?:daar|allemaal|there|all))?\s*[,!.]\s*)+(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+# Who the customer is, after a greeting: "ik ben Anouk", "mijn naam is ...", "met Kees
+# van ...", "this is Mark from ...", "Lukas here". A greeting with an introduction is
+# still small talk.
+INTRODUCTION = re.compile(
+    r"(?i:mijn\s+naam\s+is|my\s+name\s+is|[uj]e?\s+spreekt\s+met|this\s+is|"
+    r"(?:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+(?:de|het|een|a|the)\s)"
+    r"|(?i:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+[A-Z]"
+    r"|(?:[A-Z][\w-]*\s+)+(?i:hier|here)\b"
 )
 # A word that only links a question to what came before: "dank je, en hoe log ik in?".
 LINKING_WORDS = frozenset({"en", "and"})
@@ -84,6 +105,20 @@ def request_after_comma(text: str) -> str | None:
             return None
     # "ik heb een vraag, kan dat?": a part this short leans on what came before.
     return after if len(after.split()) >= SHORT_PART_WORDS else None
+
+
+def after_greeting(text: str) -> str | None:
+    """What a message says after the greeting it opens with ("Goedemiddag, ik ben niet
+    tevreden over ..."); None without a greeting, when too little follows it to be
+    more than a greeting ("hoi, alles goed?"), or when an introduction does ("Hallo,
+    ik ben Kees van bakkerij De Molen")."""
+    match = GREETING.match(text.strip())
+    if match is None:
+        return None
+    rest = match["rest"]
+    if len(rest.split()) < GREETING_REST_WORDS or INTRODUCTION.match(rest):
+        return None
+    return rest
 
 
 def _starts_with_question_word(part: str) -> bool:
