@@ -189,6 +189,14 @@ def test_a_yes_and_a_thanks_add_up_after_an_answer() -> None:
     assert decide_on(unclear, after_answer()).kind == "escalate"
 
 
+def test_praise_right_after_an_answer_says_it_helped() -> None:
+    # "jazeker, heel handig": compliment 0.47, yes 0.46.
+    helped = parse(("compliment", 0.47), ("affirm", 0.46))
+    assert decide_on(helped, after_answer()) == Decision("smalltalk", "affirm")
+    # Without an answer before it, praise is a compliment.
+    assert decide_on(parse(("compliment", 0.8))) == Decision("smalltalk", "compliment")
+
+
 @pytest.mark.parametrize("score", [0.9, 0.3])
 def test_escalates_out_of_scope(score: float) -> None:
     decision = decide_on(parse(("out_of_scope", score), ("pay_with_ideal", 0.05)))

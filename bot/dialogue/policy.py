@@ -19,8 +19,10 @@ from bot.nlu import (
 )
 
 AFFIRM, DENY = "affirm", "deny"
-# After an answer both say it helped: "ja het werkt" splits between them.
-HELPED_INTENTS = frozenset({AFFIRM, "thanks"})
+COMPLIMENT = "compliment"
+# After an answer each says it helped: "ja het werkt" splits between a yes and a thanks,
+# "jazeker, heel handig" between a yes and a compliment.
+HELPED_INTENTS = frozenset({AFFIRM, "thanks", COMPLIMENT})
 # Answered with the response of the same name; what a yes or a no means depends on the
 # conversation.
 SMALLTALK_INTENTS = SOCIAL_INTENTS - {AFFIRM, DENY}
@@ -198,7 +200,8 @@ def decide(
         return Decision("smalltalk", best.intent)
     helped = state.feedback_article is not None and best.intent in HELPED_INTENTS
     if helped and _small_talk_score(parse, HELPED_INTENTS) >= settings.smalltalk_threshold:
-        return Decision("smalltalk", best.intent)
+        # Praise right after an answer says that it helped, as a yes does.
+        return Decision("smalltalk", AFFIRM if best.intent == COMPLIMENT else best.intent)
     if parse.without_topic:
         # "ik heb een probleem": the bot asks what it is about before fetching anyone.
         return Decision("smalltalk", best.intent)
