@@ -291,6 +291,7 @@ def test_what_follows_a_greeting_is_found(text: str, rest: str) -> None:
         "Hallo, ik ben Kees van bakkerij De Molen",  # introductions
         "Goedemorgen, mijn naam is Ans en ik heb een webshop",
         "Goedendag, met Fatima van de kapsalon om de hoek",
+        "Goedemiddag, hier Wilma van bloemenhuis De Lelie",
         "Hi, this is Mark from Brightline Design",
         "Good morning, Lukas here from Berlin, our Dutch branch",
         "Dag, ik ben de nieuwe office manager bij Bos & Zn",

@@ -51,12 +51,12 @@ GREETING = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # Who the customer is, after a greeting: "ik ben Anouk", "mijn naam is ...", "met Kees
-# van ...", "this is Mark from ...", "Lukas here". A greeting with an introduction is
-# still small talk.
+# van ...", "hier Wilma van ...", "this is Mark from ...", "Lukas here". A greeting with
+# an introduction is still small talk.
 INTRODUCTION = re.compile(
     r"(?i:mijn\s+naam\s+is|my\s+name\s+is|[uj]e?\s+spreekt\s+met|this\s+is|"
     r"(?:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+(?:de|het|een|a|the)\s)"
-    r"|(?i:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+[A-Z]"
+    r"|(?i:ik\s+ben|i'm|i\s+am|met|hier(?:\s+is)?)\s+[A-Z]"
     r"|(?:[A-Z][\w-]*\s+)+(?i:hier|here)\b"
 )
 # A word that only links a question to what came before: "dank je, en hoe log ik in?".
