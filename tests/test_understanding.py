@@ -276,9 +276,12 @@ def test_a_message_without_an_opener_and_a_topic_has_no_topic_part(text: str) ->
         ),
         ("Hoi! Hallo daar, werken jullie ook op zaterdag?", "werken jullie ook op zaterdag?"),
         ("Good morning. Is your office open today?", "Is your office open today?"),
+        ("hoi hoi wat is de hoofdstad van Peru", "wat is de hoofdstad van Peru"),
+        ("haha, mijn hond heeft net mijn sok opgegeten", "mijn hond heeft net mijn sok opgegeten"),
+        ("echt waar, mijn buurman heeft een nieuwe auto", "mijn buurman heeft een nieuwe auto"),
     ],
 )
-def test_what_follows_a_greeting_is_found(text: str, rest: str) -> None:
+def test_what_follows_a_greeting_or_an_interjection_is_found(text: str, rest: str) -> None:
     assert after_greeting(text) == rest
 
 
@@ -286,7 +289,6 @@ def test_what_follows_a_greeting_is_found(text: str, rest: str) -> None:
     "text",
     [
         "Hoi, alles goed?",  # too little to be more than a greeting
-        "Hallo ik wil met iDEAL betalen",  # no punctuation closes the greeting
         "Ik wil betalen, hallo?",
         "Hallo, ik ben Kees van bakkerij De Molen",  # introductions
         "Goedemorgen, mijn naam is Ans en ik heb een webshop",
@@ -596,6 +598,10 @@ def test_what_follows_a_greeting_decides_over_it(trained_assistant: Assistant) -
     # A greeting with an introduction stays one.
     parse = trained_assistant.parser.parse("Hoi! Ik ben Sanne van bloemenzaak De Tulp")
     assert parse.intent == "greet"
+    # An everyday story after "haha" is no yes.
+    text = "haha, mijn hond heeft net mijn sok opgegeten"
+    assert trained_assistant.parser.parse(text).intent == "out_of_scope"
+    assert without(trained_assistant, greeting_part=False).parse(text).intent == "affirm"
 
 
 def test_praise_with_an_angry_face_is_a_complaint(trained_assistant: Assistant) -> None:

@@ -36,7 +36,6 @@ SOCIAL_INTENTS = frozenset(
 # takes it up. Like small talk it frames a message but names no topic: "Ik ben het zat.
 # Hoe betaal ik met iDEAL?" asks about iDEAL.
 COMPLAINT = "complaint"
-GREET = "greet"
 TOPICLESS_INTENTS = SOCIAL_INTENTS | {COMPLAINT}
 # The fuzzy fallback compares the message with the examples of this many of the
 # classifier's best intents only, so its cost stays flat however many intents there are.
@@ -245,7 +244,6 @@ class IntentParser:
         self._topicless = frozenset(i for i, c in enumerate(classes) if c in TOPICLESS_INTENTS)
         self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
         self._complaint = classes.index(COMPLAINT) if COMPLAINT in classes else None
-        self._greet = classes.index(GREET) if GREET in classes else None
         self._praise = [i for i, c in enumerate(classes) if c in PRAISE_INTENTS]
         self._closing = frozenset(i for i, c in enumerate(classes) if c in ("thanks", "goodbye"))
         # Normalised example -> its intent: a message that is an example needs no evidence.
@@ -352,10 +350,12 @@ class IntentParser:
         return scores
 
     def _after_greeting(self, whole: Array, text: str) -> Array:
-        """The scores of what follows a greeting, where the greeting made the whole
-        read as one and the rest reads as something else more surely: "Goedemiddag, ik
-        ben niet tevreden over ...", "hoi, zijn jullie vandaag bereikbaar tot 17:00?"."""
-        if self._greet is None or int(whole.argmax()) != self._greet:
+        """The scores of what follows a greeting or an interjection, where it made the
+        whole read as small talk and the rest reads as something else more surely:
+        "Goedemiddag, ik ben niet tevreden over ...", "hoi, zijn jullie vandaag
+        bereikbaar tot 17:00?", "echt waar, mijn kat heeft een muis gevangen"."""
+        told = int(whole.argmax())
+        if told not in self._social:
             return whole
         rest = after_greeting(text)
         normalized = normalize(rest) if rest is not None else ""
@@ -366,7 +366,7 @@ class IntentParser:
         if best in self._social:
             return whole
         sure = asked[best] >= self.settings.smalltalk_threshold
-        return asked if sure or asked[best] > whole[self._greet] else whole
+        return asked if sure or asked[best] > whole[told] else whole
 
     def _with_part(self, whole: Array, part: str, named_topic: bool) -> Array:
         """The scores of `part` where they decide over those of the whole message."""

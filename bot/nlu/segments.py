@@ -6,8 +6,8 @@ whole, the story outweighs the question. `question_part` splits a message into
 sentences (and a run-on sentence into clauses) and picks the part that is most likely
 the question: one that ends in "?", starts with a question word, or comes last.
 `request_after_comma` finds the request after small talk in one sentence ("Bedankt,
-maar ..."), `after_greeting` what follows a greeting ("Goedemiddag, ik ben niet
-tevreden over ..."), and `topic_part` the topic after an opener ("ik heb een vraag
+maar ..."), `after_greeting` what follows a greeting or an interjection ("Goedemiddag,
+ik ben niet tevreden over ..."), and `topic_part` the topic after an opener ("ik heb een vraag
 over ...").
 """
 
@@ -42,12 +42,13 @@ AFTER_CONTRAST = re.compile(
     r",\s+(?:" + "|".join(sorted(CONTRAST_WORDS)) + r")\b[\s,]*(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
-# A greeting that opens a message, with the punctuation that closes it: "Hoi!",
-# "Goedemiddag,", "hallo daar,". What follows it is the message.
+# A greeting or an interjection that opens a message: "Hoi!", "Goedemiddag,", "hallo
+# daar", "haha", "goh", "echt waar,". What follows it is the message.
 GREETING = re.compile(
-    r"^(?:(?:hoi|hallo|hey|hee|hi|hello|hai|goedemorgen|goedemiddag|goedenavond|goedendag"
-    r"|goeiemorgen|goeiemiddag|goeienavond|goeiedag|good\s+(?:morning|afternoon|evening))"
-    r"(?:\s+(?:daar|allemaal|there|all))?\s*[,!.]\s*)+(?P<rest>.*)",
+    r"^(?:(?:hoi|hallo|hey|hee|hi|hello|hai|yo|goedemorgen|goedemiddag|goedenavond|goedendag"
+    r"|goeiemorgen|goeiemiddag|goeienavond|goeiedag|good\s+(?:morning|afternoon|evening)"
+    r"|ha(?:ha)+|hi(?:hi)+|lol|goh|ach(?:\s+ja)?|tja|jeetje|echt\s+waar|wow)"
+    r"(?:\s+(?:daar|allemaal|there|all))?(?:\s*[,!.?]+\s*|\s+))+(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
 # Who the customer is, after a greeting: "ik ben Anouk", "mijn naam is ...", "met Kees
@@ -108,10 +109,10 @@ def request_after_comma(text: str) -> str | None:
 
 
 def after_greeting(text: str) -> str | None:
-    """What a message says after the greeting it opens with ("Goedemiddag, ik ben niet
-    tevreden over ..."); None without a greeting, when too little follows it to be
-    more than a greeting ("hoi, alles goed?"), or when an introduction does ("Hallo,
-    ik ben Kees van bakkerij De Molen")."""
+    """What a message says after the greeting or interjection it opens with
+    ("Goedemiddag, ik ben niet tevreden over ...", "haha ik heb zo'n zin in vakantie");
+    None without one, when too little follows it to be more than a greeting ("hoi,
+    alles goed?"), or when an introduction does ("Hallo, ik ben Kees van ...")."""
     match = GREETING.match(text.strip())
     if match is None:
         return None
