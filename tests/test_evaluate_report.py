@@ -268,7 +268,8 @@ def test_tests_file_judgements_follow_the_assistants_parser_steps(
     cases = read_tests(path, [a.id for a in trained_assistant.project.knowledge.articles])
     ablated = copy.copy(trained_assistant)
     settings = trained_assistant.project.settings.nlu
-    ablated.parser = trained_assistant.model.parser(settings, Steps(topic_part=False))
+    steps = Steps(topic_part=False, greeting_part=False)
+    ablated.parser = trained_assistant.model.parser(settings, steps)
     judged = [
         evaluate_tests_file(assistant, cases, path, io.StringIO()).judgements[0]
         for assistant in (trained_assistant, ablated)

@@ -625,3 +625,23 @@ def test_a_saying_that_something_is_wrong_reports_trouble(trained_assistant: Ass
     # With a topic it is a question for a colleague.
     result = trained_assistant.parser.parse("er is iets aan de hand met mijn domeinnaam")
     assert (result.intent, result.without_topic) == ("out_of_scope", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "success"),
+    [
+        ("gelukt, ik zie mijn facturen nu", True),
+        ("top, het werkt nu", True),
+        ("all set up now, thanks", True),
+        ("het is niet gelukt", False),
+        ("werkt nog steeds niet", False),
+        ("is het gelukt?", False),
+        ("ik krijg een foutmelding, verder werkt alles", False),
+    ],
+)
+def test_a_report_that_something_worked_is_read(
+    trained_assistant: Assistant, text: str, success: bool
+) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert result.reports_success is success
+    assert result.to_rasa()["metadata"]["reports_success"] is success

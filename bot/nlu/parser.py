@@ -74,6 +74,11 @@ _WORKS_WORDS = """
     loop work works working understand
 """
 WORKS_WORDS = frozenset(_WORKS_WORDS.split())
+# Words that say something worked: "gelukt, ik zie mijn facturen nu", "all set now".
+SUCCESS_WORDS = frozenset(
+    {"gelukt", "lukt", "werkt", "opgelost", "gevonden", "worked", "works", "fixed", "solved"}
+)
+SUCCESS_PHRASES = ("all set", "doet het weer")
 # Sayings of a customer who says something is wrong, but not what.
 TROUBLE_PHRASES = ("er is iets aan de hand", "something is wrong")
 # Every word an opener may consist of.
@@ -87,10 +92,9 @@ OPENER_WORDS = (
 # The top intents a report of trouble without a topic may get: "nothing works" reads as
 # a yes, "er gaat iets mis" as a greeting, "ik snap er niks van" as a complaint.
 TROUBLE_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet", COMPLAINT})
-# Faces that turn praise into its opposite: "Top geregeld weer 🙄", "very helpful 😒".
+# Faces that turn praise into its opposite ("Top geregeld weer 🙄", "very helpful 😒")
+# and make other small talk a complaint ("echt waar? 😒").
 ANGRY_FACES = frozenset("🙄😒😤😠😡🤬")
-# What such a face makes a complaint of: a thanks, a compliment, a yes.
-PRAISE_INTENTS = frozenset({"thanks", "compliment", "affirm"})
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -105,7 +109,7 @@ class Steps:
         topic_part: Score the topic a message names after an opener too ("ik heb een
             vraag over ...").
         greeting_part: Score what a message says after the greeting it opens with.
-        irony: Read praise beside an angry or eye-rolling face as a complaint.
+        irony: Read small talk beside an angry or eye-rolling face as a complaint.
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each
             word no article uses. Chosen on tests/data/dev2.tsv, dev3.tsv (examples
@@ -164,6 +168,9 @@ class ParseResult:
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no, a greeting or a complaint.
+        reports_success: True when a message says that something worked ("gelukt,
+            ik zie mijn facturen nu", "all set up now"), without a negation, a word of
+            trouble or a question mark.
     """
 
     text: str
@@ -173,6 +180,7 @@ class ParseResult:
     understood: bool = True
     without_topic: bool = False
     reports_trouble: bool = False
+    reports_success: bool = False
 
     @property
     def best(self) -> Match | None:
@@ -201,6 +209,7 @@ class ParseResult:
                 "language": self.language,
                 "source": best.source if best else None,
                 "reports_trouble": self.reports_trouble,
+                "reports_success": self.reports_success,
                 "without_topic": self.without_topic,
             },
         }
@@ -244,7 +253,6 @@ class IntentParser:
         self._topicless = frozenset(i for i, c in enumerate(classes) if c in TOPICLESS_INTENTS)
         self._social = frozenset(i for i, c in enumerate(classes) if c in SOCIAL_INTENTS)
         self._complaint = classes.index(COMPLAINT) if COMPLAINT in classes else None
-        self._praise = [i for i, c in enumerate(classes) if c in PRAISE_INTENTS]
         self._closing = frozenset(i for i, c in enumerate(classes) if c in ("thanks", "goodbye"))
         # Normalised example -> its intent: a message that is an example needs no evidence.
         self._examples = dict(zip(fuzzy.texts, fuzzy.intents, strict=True))
@@ -304,6 +312,7 @@ class IntentParser:
             understood=not out_of_scope or self._reads_as_language(normalized),
             without_topic=(out_of_scope or unsure) and opener is not None,
             reports_trouble=opener == "trouble",
+            reports_success=_reports_success(text, normalized),
         )
 
     def _scores(self, text: str, normalized: str) -> Array:
@@ -340,11 +349,12 @@ class IntentParser:
         return scores
 
     def _as_complaint(self, scores: Array) -> Array:
-        """Praise hands its score to a complaint: "Heel fijn, weer een storing 🙄"."""
+        """Small talk hands its score to a complaint: "Heel fijn, weer een storing 🙄",
+        "echt waar? 😒"."""
         if self._complaint is None:
             return scores
         scores = scores.copy()
-        for i in self._praise:
+        for i in self._social:
             scores[self._complaint] += scores[i]
             scores[i] = 0.0
         return scores
@@ -474,3 +484,14 @@ class IntentParser:
                 return None
             entities = tuple(values.items())
         return ParseResult(text, None, (Match(match.group(1), 1.0, "payload"),), entities)
+
+
+def _reports_success(text: str, normalized: str) -> bool:
+    """Whether the message says that something worked, and nothing that it did not."""
+    words = normalized.split()
+    padded = f" {normalized} "
+    success = not SUCCESS_WORDS.isdisjoint(words) or any(
+        f" {phrase} " in padded for phrase in SUCCESS_PHRASES
+    )
+    doubt = not NEGATIONS.isdisjoint(words) or not TROUBLE_WORDS.isdisjoint(words)
+    return success and not doubt and "?" not in text
