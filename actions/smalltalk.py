@@ -26,7 +26,10 @@ class ActionSmalltalk(ProjectAware, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         project = self.project
-        intent = str((tracker.latest_message.get("intent") or {}).get("name"))
+        # The policy's choice (slot smalltalk_intent) when it made one; a caller that
+        # did not, such as Rasa itself, gets the message's intent.
+        given = tracker.get_slot("smalltalk_intent")
+        intent = str(given or (tracker.latest_message.get("intent") or {}).get("name"))
         metadata = tracker.latest_message.get("metadata") or {}
         if metadata.get("reports_trouble"):
             key = "ask_what_goes_wrong"  # "het werkt niet", "ik zit vast", "nothing works"

@@ -587,6 +587,13 @@ async def test_no_to_another_question_says_goodbye(
     assert slot_events(events)["more_questions_asked"] is False
 
 
+async def test_the_policys_small_talk_intent_decides_the_reply(project: Project) -> None:
+    # Praise right after an answer: the policy reads it as a yes.
+    slots = {"feedback_article": "betalen-met-ideal", "smalltalk_intent": "affirm"}
+    messages, _ = await run_action(ActionSmalltalk(project), intent="compliment", slots=slots)
+    assert messages[0]["text"] == project.responses.text("feedback_helped", "nl")
+
+
 @pytest.mark.parametrize(
     ("intent", "slots"),
     [("affirm", {}), ("deny", {}), ("deny", {"feedback_article": "facturen-inzien"})],

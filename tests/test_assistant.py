@@ -8,7 +8,7 @@ import pytest
 from helpers import CLARIFY_CANDIDATES
 
 from bot.dialogue.assistant import Assistant, Turn
-from bot.dialogue.policy import ConversationState
+from bot.dialogue.policy import ConversationState, Decision
 
 SENDER = "klant-1"
 
@@ -306,14 +306,30 @@ async def test_a_new_question_after_a_thanks_is_answered(assistant: Assistant) -
     assert answered_article(assistant, turn) == "facturen-inzien"
 
 
-async def test_a_compliment_after_an_answer_asks_for_more_questions(
-    assistant: Assistant,
-) -> None:
+async def test_a_compliment_after_an_answer_says_it_helped(assistant: Assistant) -> None:
     state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
     turn = await assistant.handle(SENDER, "goede bot zeg", state)
-    assert turn.decision.kind == "smalltalk"
-    assert texts(turn) == assistant.project.responses.text("compliment", "nl")
+    assert turn.parse.intent == "compliment"
+    assert turn.decision == Decision("smalltalk", "affirm")
+    assert texts(turn) == assistant.project.responses.text("feedback_helped", "nl")
     assert turn.state.more_questions_asked
+    assert turn.state.question is None  # answered to the customer's satisfaction
+    # Without an answer before it, praise gets thanks for it.
+    first = await assistant.handle(SENDER, "goede bot zeg", ConversationState())
+    assert texts(first) == assistant.project.responses.text("compliment", "nl")
+
+
+async def test_success_with_the_answers_topic_says_it_helped(assistant: Assistant) -> None:
+    state = ConversationState()
+    state = (await assistant.handle(SENDER, "waar kan ik mijn facturen inzien", state)).state
+    turn = await assistant.handle(SENDER, "gelukt, ik zie mijn facturen nu staan", state)
+    assert turn.decision == Decision("smalltalk", "affirm")
+    assert texts(turn) == assistant.project.responses.text("feedback_helped", "nl")
+    # ...but not when it still fails.
+    state = ConversationState()
+    state = (await assistant.handle(SENDER, "waar kan ik mijn facturen inzien", state)).state
+    turn = await assistant.handle(SENDER, "het is niet gelukt, ik zie geen facturen", state)
+    assert turn.decision.kind == "escalate"
 
 
 async def test_nothing_works_after_an_answer_is_not_thanked_for(assistant: Assistant) -> None:

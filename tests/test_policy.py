@@ -326,9 +326,23 @@ def test_an_escalation_hands_its_reason_to_the_action(
     assert decision.slots() == {"escalation_reason": reason}
 
 
-def test_answers_and_smalltalk_set_no_decision_slots() -> None:
+def test_an_answer_sets_no_decision_slots_and_small_talk_its_reply() -> None:
     assert decide_on(parse(("pay_with_ideal", 0.8))).slots() == {}
-    assert decide_on(parse(("greet", 0.8))).slots() == {}
+    assert decide_on(parse(("greet", 0.8))).slots() == {"smalltalk_intent": "greet"}
+    praise = decide_on(parse(("compliment", 0.8)), after_answer())
+    assert praise.slots() == {"smalltalk_intent": "affirm"}
+
+
+def test_success_with_the_same_article_after_an_answer_says_it_helped() -> None:
+    success = ParseResult(
+        "gelukt, ik kan nu met ideal betalen",
+        "nl",
+        (Match("pay_with_ideal", 0.8, "classifier"),),
+        reports_success=True,
+    )
+    assert decide_on(success, after_answer()) == Decision("smalltalk", "affirm")
+    again = parse(("pay_with_ideal", 0.8))
+    assert decide_on(again, after_answer()).reason == NOT_HELPED
 
 
 # --- conversation state ------------------------------------------------------------------

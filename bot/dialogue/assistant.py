@@ -246,7 +246,7 @@ def _rest_message(sender: str, message: dict[str, Any]) -> BotMessage:
 def _domain(model: TrainedModel, runner: InProcessActionRunner) -> dict[str, Any]:
     """The Rasa domain the actions see."""
     slot = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
-    per_turn = ("escalation_reason", "handoff_route", "queue_position")
+    per_turn = ("escalation_reason", "smalltalk_intent", "handoff_route", "queue_position")
     slots = [*ConversationState().to_slots(), *per_turn]
     return {
         "version": "3.1",

@@ -161,6 +161,9 @@ class Decision:
             return {"clarify_options": list(self.options)}
         if self.kind == "escalate":
             return {"escalation_reason": self.reason}
+        if self.kind == "smalltalk":
+            # Not always the message's intent: praise right after an answer is a yes.
+            return {"smalltalk_intent": self.intent}
         return {}
 
 
@@ -207,6 +210,8 @@ def decide(
         return Decision("smalltalk", best.intent)
     if best.intent in articles:
         if articles[best.intent] == state.feedback_article and not _asked_again(parse, state):
+            if parse.reports_success:
+                return Decision("smalltalk", AFFIRM)  # "gelukt, ik zie mijn facturen nu"
             # "nee, ik zie daar geen facturen staan": the article just given, again. It
             # did not help, and giving it once more would not either.
             return Decision("escalate", best.intent, reason=NOT_HELPED)
