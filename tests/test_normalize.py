@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu.language import detect_language
-from bot.nlu.normalize import normalize
+from bot.nlu.normalize import normalize, only_emoji
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,11 @@ def test_english_sentences_are_english(text: str) -> None:
 @pytest.mark.parametrize("text", ["", "ideal", "2fa", "ok", "account"])
 def test_without_english_evidence_the_language_is_dutch(text: str) -> None:
     assert detect_language(text) == "nl"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("👋", True), ("😂 😂", True), ("", False), ("hoi 👋", False), ("ok", False)],
+)
+def test_only_emoji(text: str, expected: bool) -> None:
+    assert only_emoji(text) is expected

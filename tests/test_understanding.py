@@ -580,6 +580,16 @@ def test_an_emoji_reply_is_small_talk(trained_assistant: Assistant) -> None:
     assert trained_assistant.parser.parse("super, dankjewel 🙏").intent == "thanks"
 
 
+@pytest.mark.parametrize("text", ["🦄", "😂😂", "👋"])
+def test_emoji_the_classifier_cannot_place_ask_what_it_is_about(
+    trained_assistant: Assistant, text: str
+) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert result.intent == "out_of_scope" or result.confidence < 0.5, text
+    assert result.without_topic, text
+    assert not trained_assistant.parser.parse("👍").without_topic
+
+
 def test_customers_words_reach_their_article(trained_assistant: Assistant) -> None:
     # One misspelling, one compound, one word form: each must still find its article.
     for text, intent in [

@@ -14,6 +14,7 @@ EMAIL = re.compile(r"(?<!\S)\S[^\s@]*@\S+\.\w+")
 # own: a customer's "👍" or "bedankt 🙏" is a reply the bot should understand, not noise.
 EMOJI = "[\u2600-\u27bf\u2b50\U0001f000-\U0001f3fa\U0001f400-\U0001faff]"
 TOKEN = re.compile(rf"{EMOJI}|[^\W_]+")
+EMOJI_WORD = re.compile(EMOJI)
 # "hoiiii" and "bedanktttt" are one word; keep doubles, which Dutch spells ("facturen", "ee"),
 # and digits ("2000").
 REPEATS = re.compile(r"([^\W\d_])\1{2,}")
@@ -36,3 +37,9 @@ def normalize(text: str) -> str:
     text = EMAIL.sub(" emailadres ", text)
     text = REPEATS.sub(r"\1\1", text)
     return " ".join(TOKEN.findall(text))
+
+
+def only_emoji(normalized: str) -> bool:
+    """Whether a normalised message is nothing but emoji ("👋", "😂😂")."""
+    words = normalized.split()
+    return bool(words) and all(EMOJI_WORD.fullmatch(word) for word in words)

@@ -12,7 +12,7 @@ from bot.nlu.candidates import top_candidates
 from bot.nlu.evidence import DomainEvidence
 from bot.nlu.fuzzy import FuzzyMatcher
 from bot.nlu.language import Language, detect_language
-from bot.nlu.normalize import normalize
+from bot.nlu.normalize import normalize, only_emoji
 from bot.nlu.scorer import Array, CompiledScorer
 from bot.nlu.segments import (
     LONG_MESSAGE_WORDS,
@@ -163,8 +163,9 @@ class ParseResult:
         without_topic: True when the top intent is out_of_scope, an article's too
             unsure to answer or small talk's too unsure to reply, and a short message
             only asks for help, says it has a question ("ik heb een probleem") or that
-            something is wrong ("het werkt niet"): no question the articles cannot
-            answer yet, so the bot asks what it is about.
+            something is wrong ("het werkt niet"), or a message is only emoji ("👋"):
+            no question the articles cannot answer yet, so the bot asks what it is
+            about.
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no, a greeting or a complaint.
@@ -305,12 +306,14 @@ class IntentParser:
         )
         may_open = out_of_scope or unsure or top.intent in TROUBLE_INTENTS
         opener = self._opener(normalized) if may_open else None
+        # "👋", "😂": a reaction the classifier cannot place; no question yet either.
+        emoji = (out_of_scope or unsure) and only_emoji(normalized)
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            without_topic=(out_of_scope or unsure) and opener is not None,
+            without_topic=((out_of_scope or unsure) and opener is not None) or emoji,
             reports_trouble=opener == "trouble",
             reports_success=_reports_success(text, normalized),
         )
