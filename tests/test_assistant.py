@@ -319,6 +319,15 @@ async def test_a_compliment_after_an_answer_says_it_helped(assistant: Assistant)
     assert texts(first) == assistant.project.responses.text("compliment", "nl")
 
 
+async def test_a_no_with_nothing_more_to_ask_after_an_answer_says_goodbye(
+    assistant: Assistant,
+) -> None:
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
+    turn = await assistant.handle(SENDER, "nee hoor, verder niets. doei", state)
+    assert turn.decision == Decision("smalltalk", "goodbye")
+    assert texts(turn) == assistant.project.responses.text("goodbye", "nl")
+
+
 async def test_success_with_the_answers_topic_says_it_helped(assistant: Assistant) -> None:
     state = ConversationState()
     state = (await assistant.handle(SENDER, "waar kan ik mijn facturen inzien", state)).state

@@ -333,6 +333,15 @@ def test_an_answer_sets_no_decision_slots_and_small_talk_its_reply() -> None:
     assert praise.slots() == {"smalltalk_intent": "affirm"}
 
 
+def test_a_no_that_closes_after_an_answer_says_goodbye() -> None:
+    closing = ParseResult(
+        "nee bedankt, verder niks", "nl", (Match("deny", 0.9, "classifier"),), closes=True
+    )
+    assert decide_on(closing, after_answer()) == Decision("smalltalk", "goodbye")
+    plain_no = parse(("deny", 0.9))
+    assert decide_on(plain_no, after_answer()).reason == NOT_HELPED
+
+
 def test_success_with_the_same_article_after_an_answer_says_it_helped() -> None:
     success = ParseResult(
         "gelukt, ik kan nu met ideal betalen",

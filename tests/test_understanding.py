@@ -655,3 +655,20 @@ def test_a_report_that_something_worked_is_read(
     result = trained_assistant.parser.parse(text)
     assert result.reports_success is success
     assert result.to_rasa()["metadata"]["reports_success"] is success
+
+
+@pytest.mark.parametrize(
+    ("text", "closes"),
+    [
+        ("nee hoor, verder niets", True),
+        ("nee, dat was het. doei", True),
+        ("no thanks, that's all", True),
+        ("nee", False),
+        ("nee, het duurt al een dag", False),
+        ("nee, ik zie niks meer staan", True),
+    ],
+)
+def test_a_message_that_has_nothing_more_to_ask_closes(
+    trained_assistant: Assistant, text: str, closes: bool
+) -> None:
+    assert trained_assistant.parser.parse(text).closes is closes

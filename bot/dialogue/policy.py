@@ -18,11 +18,13 @@ from bot.nlu import (
     normalize,
 )
 
-AFFIRM, DENY = "affirm", "deny"
+AFFIRM, DENY, GOODBYE = "affirm", "deny", "goodbye"
 COMPLIMENT = "compliment"
 # After an answer each says it helped: "ja het werkt" splits between a yes and a thanks,
 # "jazeker, heel handig" between a yes and a compliment.
 HELPED_INTENTS = frozenset({AFFIRM, "thanks", COMPLIMENT})
+# A no, a goodbye or a thanks that says there is nothing more to ask.
+CLOSING_INTENTS = frozenset({DENY, GOODBYE, "thanks"})
 # Answered with the response of the same name; what a yes or a no means depends on the
 # conversation.
 SMALLTALK_INTENTS = SOCIAL_INTENTS - {AFFIRM, DENY}
@@ -197,6 +199,12 @@ def decide(
         reason = NOT_HELPED if state.feedback_article is not None else COMPLAINT
         return Decision("escalate", COMPLAINT, reason=reason)
     awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
+    # "nee bedankt, verder niks", "nee, dat was het. doei" after an answer: done, not
+    # left without help.
+    closing = parse.closes and best.intent in CLOSING_INTENTS
+    sure = _small_talk_score(parse, CLOSING_INTENTS) >= settings.smalltalk_threshold
+    if closing and sure and state.feedback_article is not None:
+        return Decision("smalltalk", GOODBYE)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
         if best.intent == DENY and awaiting_reply:
             return Decision("escalate", DENY, reason=NOT_HELPED)

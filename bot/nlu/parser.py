@@ -79,6 +79,22 @@ SUCCESS_WORDS = frozenset(
     {"gelukt", "lukt", "werkt", "opgelost", "gevonden", "worked", "works", "fixed", "solved"}
 )
 SUCCESS_PHRASES = ("all set", "doet het weer")
+# Sayings of a customer who has nothing more to ask: "nee bedankt, verder niks".
+CLOSING_PHRASES = (
+    "verder niks",
+    "verder niets",
+    "niks meer",
+    "niets meer",
+    "dat was het",
+    "meer hoef ik niet",
+    "that s all",
+    "thats all",
+    "nothing else",
+    "nothing more",
+)
+# ...or who takes leave in a last clause of one word: "nee, dat was het. dag".
+FAREWELL_WORDS = frozenset({"dag", "doei", "doeg", "bye", "groetjes", "ciao"})
+CLAUSE_END = re.compile(r"[.,;:!?]+")
 # Sayings of a customer who says something is wrong, but not what.
 TROUBLE_PHRASES = ("er is iets aan de hand", "something is wrong")
 # Every word an opener may consist of.
@@ -169,6 +185,8 @@ class ParseResult:
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no, a greeting or a complaint.
+        closes: True when a message says there is nothing more to ask ("nee bedankt,
+            verder niks", "nee, meer hoef ik niet te weten. dag").
         reports_success: True when a message says that something worked ("gelukt,
             ik zie mijn facturen nu", "all set up now"), without a negation, a word of
             trouble or a question mark.
@@ -182,6 +200,7 @@ class ParseResult:
     without_topic: bool = False
     reports_trouble: bool = False
     reports_success: bool = False
+    closes: bool = False
 
     @property
     def best(self) -> Match | None:
@@ -211,6 +230,7 @@ class ParseResult:
                 "source": best.source if best else None,
                 "reports_trouble": self.reports_trouble,
                 "reports_success": self.reports_success,
+                "closes": self.closes,
                 "without_topic": self.without_topic,
             },
         }
@@ -316,6 +336,7 @@ class IntentParser:
             without_topic=((out_of_scope or unsure) and opener is not None) or emoji,
             reports_trouble=opener == "trouble",
             reports_success=_reports_success(text, normalized),
+            closes=_closes(text, normalized),
         )
 
     def _scores(self, text: str, normalized: str) -> Array:
@@ -498,3 +519,13 @@ def _reports_success(text: str, normalized: str) -> bool:
     )
     doubt = not NEGATIONS.isdisjoint(words) or not TROUBLE_WORDS.isdisjoint(words)
     return success and not doubt and "?" not in text
+
+
+def _closes(text: str, normalized: str) -> bool:
+    """Whether the message says there is nothing more to ask, or ends in a farewell of
+    its own ("nee, dat was het. doei"; not "het duurt al een dag")."""
+    padded = f" {normalized} "
+    if any(f" {phrase} " in padded for phrase in CLOSING_PHRASES):
+        return True
+    clauses = [c for c in CLAUSE_END.split(text.strip()) if c.strip()]
+    return bool(clauses) and normalize(clauses[-1]) in FAREWELL_WORDS
