@@ -280,8 +280,6 @@ def test_to_rasa_has_the_shape_of_rasas_latest_message(parser: IntentParser) -> 
         "language": "nl",
         "source": "classifier",
         "reports_trouble": False,
-        "reports_success": False,
-        "closes": False,
         "without_topic": False,
     }
     assert rasa["entities"] == []

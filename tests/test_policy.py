@@ -334,9 +334,7 @@ def test_an_answer_sets_no_decision_slots_and_small_talk_its_reply() -> None:
 
 
 def test_a_no_that_closes_after_an_answer_says_goodbye() -> None:
-    closing = ParseResult(
-        "nee bedankt, verder niks", "nl", (Match("deny", 0.9, "classifier"),), closes=True
-    )
+    closing = ParseResult("nee bedankt, verder niks", "nl", (Match("deny", 0.9, "classifier"),))
     assert decide_on(closing, after_answer()) == Decision("smalltalk", "goodbye")
     plain_no = parse(("deny", 0.9))
     assert decide_on(plain_no, after_answer()).reason == NOT_HELPED
@@ -347,7 +345,6 @@ def test_success_with_the_same_article_after_an_answer_says_it_helped() -> None:
         "gelukt, ik kan nu met ideal betalen",
         "nl",
         (Match("pay_with_ideal", 0.8, "classifier"),),
-        reports_success=True,
     )
     assert decide_on(success, after_answer()) == Decision("smalltalk", "affirm")
     again = parse(("pay_with_ideal", 0.8))

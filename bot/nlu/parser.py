@@ -185,11 +185,6 @@ class ParseResult:
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no, a greeting or a complaint.
-        closes: True when a message says there is nothing more to ask ("nee bedankt,
-            verder niks", "nee, meer hoef ik niet te weten. dag").
-        reports_success: True when a message says that something worked ("gelukt,
-            ik zie mijn facturen nu", "all set up now"), without a negation, a word of
-            trouble or a question mark.
     """
 
     text: str
@@ -199,8 +194,19 @@ class ParseResult:
     understood: bool = True
     without_topic: bool = False
     reports_trouble: bool = False
-    reports_success: bool = False
-    closes: bool = False
+
+    @property
+    def reports_success(self) -> bool:
+        """Whether the message says that something worked ("gelukt, ik zie mijn
+        facturen nu", "all set up now"), without a negation, a word of trouble or a
+        question mark. Read when asked: few decisions need it."""
+        return _reports_success(self.text, normalize(self.text))
+
+    @property
+    def closes(self) -> bool:
+        """Whether the message says there is nothing more to ask ("nee bedankt, verder
+        niks", "nee, meer hoef ik niet te weten. dag"). Read when asked."""
+        return _closes(self.text, normalize(self.text))
 
     @property
     def best(self) -> Match | None:
@@ -229,8 +235,6 @@ class ParseResult:
                 "language": self.language,
                 "source": best.source if best else None,
                 "reports_trouble": self.reports_trouble,
-                "reports_success": self.reports_success,
-                "closes": self.closes,
                 "without_topic": self.without_topic,
             },
         }
@@ -335,8 +339,6 @@ class IntentParser:
             understood=not out_of_scope or self._reads_as_language(normalized),
             without_topic=((out_of_scope or unsure) and opener is not None) or emoji,
             reports_trouble=opener == "trouble",
-            reports_success=_reports_success(text, normalized),
-            closes=_closes(text, normalized),
         )
 
     def _scores(self, text: str, normalized: str) -> Array:
