@@ -124,7 +124,8 @@ class Steps:
         question_part: Score the question part of a long message too.
         topic_part: Score the topic a message names after an opener too ("ik heb een
             vraag over ...").
-        greeting_part: Score what a message says after the greeting it opens with.
+        greeting_part: Score what a message says after the greeting or interjection
+            it opens with ("Goedemiddag, ...", "haha ...").
         irony: Read small talk beside an angry or eye-rolling face as a complaint.
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each

@@ -7,8 +7,8 @@ sentences (and a run-on sentence into clauses) and picks the part that is most l
 the question: one that ends in "?", starts with a question word, or comes last.
 `request_after_comma` finds the request after small talk in one sentence ("Bedankt,
 maar ..."), `after_greeting` what follows a greeting or an interjection ("Goedemiddag,
-ik ben niet tevreden over ..."), and `topic_part` the topic after an opener ("ik heb een vraag
-over ...").
+ik ben niet tevreden over ..."), and `topic_part` the topic after an opener ("ik heb
+een vraag over ...").
 """
 
 from __future__ import annotations
