@@ -201,9 +201,7 @@ def decide(
     awaiting_reply = state.feedback_article is not None or bool(state.clarify_options)
     # "nee bedankt, verder niks", "nee, dat was het. doei" after an answer: done, not
     # left without help.
-    closing = parse.closes and best.intent in CLOSING_INTENTS
-    sure = _small_talk_score(parse, CLOSING_INTENTS) >= settings.smalltalk_threshold
-    if closing and sure and state.feedback_article is not None:
+    if _closes_after_answer(parse, state, settings):
         return Decision("smalltalk", GOODBYE)
     if best.intent in (AFFIRM, DENY) and _sure(best, settings.smalltalk_threshold):
         if best.intent == DENY and awaiting_reply:
@@ -256,6 +254,21 @@ def _decide_article(
     ):
         return Decision("clarify", best.intent, (best.intent, runner_up.intent))
     return Decision("escalate", reason=LOW_CONFIDENCE)
+
+
+def _closes_after_answer(
+    parse: ParseResult, state: ConversationState, settings: NluSettings
+) -> bool:
+    """Whether a no, goodbye or thanks right after an answer says there is nothing more
+    to ask; the text is read last, only when the rest holds."""
+    best = parse.best
+    return (
+        state.feedback_article is not None
+        and best is not None
+        and best.intent in CLOSING_INTENTS
+        and _small_talk_score(parse, CLOSING_INTENTS) >= settings.smalltalk_threshold
+        and parse.closes
+    )
 
 
 def _asked_again(parse: ParseResult, state: ConversationState) -> bool:

@@ -331,14 +331,14 @@ class IntentParser:
         )
         may_open = out_of_scope or unsure or top.intent in TROUBLE_INTENTS
         opener = self._opener(normalized) if may_open else None
-        # "👋", "😂": a reaction the classifier cannot place; no question yet either.
-        emoji = (out_of_scope or unsure) and only_emoji(normalized)
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            without_topic=((out_of_scope or unsure) and opener is not None) or emoji,
+            # "👋", "😂": a reaction the classifier cannot place; no question yet either.
+            without_topic=(out_of_scope or unsure)
+            and (opener is not None or only_emoji(normalized)),
             reports_trouble=opener == "trouble",
         )
 
@@ -460,15 +460,12 @@ class IntentParser:
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
         negated = not TROUBLE_NEGATIONS.isdisjoint(words)
-        padded = f" {normalized} "
         trouble = (
             not TROUBLE_WORDS.isdisjoint(words)
             or (negated and not WORKS_WORDS.isdisjoint(words))
-            or any(f" {phrase} " in padded for phrase in TROUBLE_PHRASES)
+            or _says(normalized, TROUBLE_PHRASES)
         )
-        wants_help = not HELP_WORDS.isdisjoint(words) or any(
-            f" {phrase} " in padded for phrase in HELP_PHRASES
-        )
+        wants_help = not HELP_WORDS.isdisjoint(words) or _says(normalized, HELP_PHRASES)
         if not trouble and (not wants_help or not NEGATIONS.isdisjoint(words)):
             return None
         if not self.evidence.content_words(normalized) <= self._opener_forms:
@@ -516,10 +513,7 @@ class IntentParser:
 def _reports_success(text: str, normalized: str) -> bool:
     """Whether the message says that something worked, and nothing that it did not."""
     words = normalized.split()
-    padded = f" {normalized} "
-    success = not SUCCESS_WORDS.isdisjoint(words) or any(
-        f" {phrase} " in padded for phrase in SUCCESS_PHRASES
-    )
+    success = not SUCCESS_WORDS.isdisjoint(words) or _says(normalized, SUCCESS_PHRASES)
     doubt = not NEGATIONS.isdisjoint(words) or not TROUBLE_WORDS.isdisjoint(words)
     return success and not doubt and "?" not in text
 
@@ -527,8 +521,13 @@ def _reports_success(text: str, normalized: str) -> bool:
 def _closes(text: str, normalized: str) -> bool:
     """Whether the message says there is nothing more to ask, or ends in a farewell of
     its own ("nee, dat was het. doei"; not "het duurt al een dag")."""
-    padded = f" {normalized} "
-    if any(f" {phrase} " in padded for phrase in CLOSING_PHRASES):
+    if _says(normalized, CLOSING_PHRASES):
         return True
     clauses = [c for c in CLAUSE_END.split(text.strip()) if c.strip()]
     return bool(clauses) and normalize(clauses[-1]) in FAREWELL_WORDS
+
+
+def _says(normalized: str, phrases: tuple[str, ...]) -> bool:
+    """Whether a normalised message holds one of `phrases`, as whole words."""
+    padded = f" {normalized} "
+    return any(f" {phrase} " in padded for phrase in phrases)
