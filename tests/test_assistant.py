@@ -349,6 +349,16 @@ async def test_nothing_works_after_an_answer_is_not_thanked_for(assistant: Assis
     assert escalation(turn)["reason"] == "not_helped"
 
 
+async def test_surprise_is_asked_about_and_doubts_an_answer(assistant: Assistant) -> None:
+    turn = await assistant.handle(SENDER, "jeetje", ConversationState())
+    assert turn.decision.kind == "smalltalk"
+    assert texts(turn) == assistant.project.responses.text("how_can_i_help", "nl")
+    state = (await assistant.handle(SENDER, "kan ik met ideal betalen", turn.state)).state
+    turn = await assistant.handle(SENDER, "echt?", state)
+    assert turn.decision.kind == "escalate"
+    assert escalation(turn)["reason"] == "not_helped"
+
+
 async def test_yes_it_works_after_an_answer_is_thanked_for(assistant: Assistant) -> None:
     state = (await assistant.handle(SENDER, "kan ik met ideal betalen", ConversationState())).state
     turn = await assistant.handle(SENDER, "ja het werkt", state)

@@ -172,6 +172,14 @@ def test_trouble_without_a_topic_is_asked_about_but_after_an_answer_not_helped()
     assert decide_on(trouble, after_answer()) == expected
 
 
+def test_doubt_without_a_topic_is_asked_about_but_after_an_answer_not_helped() -> None:
+    ranking = (Match("out_of_scope", 0.44, "classifier"),)
+    doubt = ParseResult("echt?", "nl", ranking, without_topic=True, doubts=True)
+    assert decide_on(doubt) == Decision("smalltalk", "out_of_scope")
+    expected = Decision("escalate", "out_of_scope", reason=NOT_HELPED)
+    assert decide_on(doubt, after_answer()) == expected
+
+
 def test_trouble_that_reads_as_a_yes_is_no_thanks_after_an_answer() -> None:
     # "nothing works" reads as a yes: after an answer it once got "Fijn dat ik u kon helpen!".
     ranking = (Match("affirm", 0.89, "classifier"),)

@@ -630,6 +630,19 @@ def test_a_saying_that_asks_for_help_is_without_topic(
     assert (result.without_topic, result.reports_trouble) == (True, False)
 
 
+@pytest.mark.parametrize("text", ["echt?", "jeetje", "nou nou", "meen je dat nou", "goh"])
+def test_surprise_or_doubt_alone_is_without_topic(trained_assistant: Assistant, text: str) -> None:
+    result = trained_assistant.parser.parse(text)
+    assert (result.without_topic, result.doubts, result.reports_trouble) == (True, True, False)
+
+
+def test_surprise_beside_a_topic_is_no_doubt(trained_assistant: Assistant) -> None:
+    result = trained_assistant.parser.parse("echt? kan ik met ideal betalen?")
+    assert (result.intent, result.doubts) == ("pay_with_ideal", False)
+    # A yes stays one: its reply thanks, it does not doubt.
+    assert trained_assistant.parser.parse("ok").doubts is False
+
+
 def test_a_saying_that_something_is_wrong_reports_trouble(trained_assistant: Assistant) -> None:
     assert trained_assistant.parser.parse("er is iets aan de hand").reports_trouble
     # With a topic it is a question for a colleague.

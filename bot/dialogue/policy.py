@@ -212,6 +212,9 @@ def decide(
         # Praise right after an answer says that it helped, as a yes does.
         return Decision("smalltalk", AFFIRM if best.intent == COMPLIMENT else best.intent)
     if parse.without_topic:
+        if parse.doubts and state.feedback_article is not None:
+            # "echt?", "meen je dat nou" right after an answer: the customer doubts it.
+            return Decision("escalate", best.intent, reason=NOT_HELPED)
         # "ik heb een probleem": the bot asks what it is about before fetching anyone.
         return Decision("smalltalk", best.intent)
     if best.intent in articles:

@@ -97,6 +97,14 @@ FAREWELL_WORDS = frozenset({"dag", "doei", "doeg", "bye", "groetjes", "ciao"})
 CLAUSE_END = re.compile(r"[.,;:!?]+")
 # Sayings of a customer who says something is wrong, but not what.
 TROUBLE_PHRASES = ("er is iets aan de hand", "something is wrong")
+# Words of surprise or doubt that ask nothing yet ("echt?", "jeetje", "meen je dat nou",
+# "goh"). A message of these alone opens nothing the articles cannot answer; right
+# after an answer it doubts the answer.
+DOUBT_WORDS = frozenset(
+    {"echt", "serieus", "jeetje", "jemig", "sjonge", "goh", "nou", "tja", "interessant"}
+    | {"hmm", "hm", "hmmm", "huh", "wow", "really", "seriously"}
+    | {"meen", "je", "dat", "waar"}  # "meen je dat", "echt waar"
+)
 # Every word an opener may consist of.
 OPENER_WORDS = (
     HELP_WORDS
@@ -180,12 +188,14 @@ class ParseResult:
         without_topic: True when the top intent is out_of_scope, an article's too
             unsure to answer or small talk's too unsure to reply, and a short message
             only asks for help, says it has a question ("ik heb een probleem") or that
-            something is wrong ("het werkt niet"), or a message is only emoji ("👋"):
-            no question the articles cannot answer yet, so the bot asks what it is
-            about.
+            something is wrong ("het werkt niet"), or only says surprise or doubt
+            ("echt?", "jeetje"), or a message is only emoji ("👋"): no question the
+            articles cannot answer yet, so the bot asks what it is about.
         reports_trouble: True when a short message only says that something is wrong
             ("het werkt niet", "nothing works"), whether it reads as out_of_scope, a
             yes, a no, a greeting or a complaint.
+        doubts: True when a message without a topic only says surprise or doubt
+            ("echt?", "goh", "meen je dat nou").
     """
 
     text: str
@@ -195,6 +205,7 @@ class ParseResult:
     understood: bool = True
     without_topic: bool = False
     reports_trouble: bool = False
+    doubts: bool = False
 
     @property
     def reports_success(self) -> bool:
@@ -331,15 +342,16 @@ class IntentParser:
         )
         may_open = out_of_scope or unsure or top.intent in TROUBLE_INTENTS
         opener = self._opener(normalized) if may_open else None
+        # "👋", "😂": a reaction the classifier cannot place; no question yet either.
+        without_topic = (out_of_scope or unsure) and (opener is not None or only_emoji(normalized))
         return ParseResult(
             text,
             language,
             tuple(ranking[:RANKING_SIZE]),
             understood=not out_of_scope or self._reads_as_language(normalized),
-            # "👋", "😂": a reaction the classifier cannot place; no question yet either.
-            without_topic=(out_of_scope or unsure)
-            and (opener is not None or only_emoji(normalized)),
+            without_topic=without_topic,
             reports_trouble=opener == "trouble",
+            doubts=without_topic and opener == "doubt",
         )
 
     def _scores(self, text: str, normalized: str) -> Array:
@@ -454,11 +466,13 @@ class IntentParser:
     def _opener(self, normalized: str) -> str | None:
         """What a short message without a topic opens with: "help" when it only asks for
         help or says it has a question, "trouble" when it only says that something is
-        wrong; None when it says more, or that there is no question ("ik heb geen
-        vragen meer")."""
+        wrong, "doubt" when it only says surprise or doubt; None when it says more, or
+        that there is no question ("ik heb geen vragen meer")."""
         words = normalized.split()
         if self.evidence is None or len(words) >= LONG_MESSAGE_WORDS:
             return None
+        if DOUBT_WORDS.issuperset(words):
+            return "doubt"
         negated = not TROUBLE_NEGATIONS.isdisjoint(words)
         trouble = (
             not TROUBLE_WORDS.isdisjoint(words)
