@@ -622,6 +622,26 @@ def test_praise_with_an_angry_face_is_a_complaint(trained_assistant: Assistant) 
     assert trained_assistant.parser.parse("Bedankt! 😊").intent == "thanks"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Bedankt voor het "snelle" antwoord, na negen dagen',
+        "Dank u wel voor helemaal niets.",
+        "Super dat ik het nu voor de derde keer moet uitleggen",
+    ],
+)
+def test_praise_that_says_the_opposite_is_a_complaint(
+    trained_assistant: Assistant, text: str
+) -> None:
+    assert trained_assistant.parser.parse(text).intent == "complaint", text
+    assert without(trained_assistant, irony=False).parse(text).intent != "complaint", text
+
+
+def test_a_quoted_status_is_no_irony(trained_assistant: Assistant) -> None:
+    text = 'bedankt, de status staat nu op "betaald"'
+    assert trained_assistant.parser.parse(text).intent == "thanks"
+
+
 @pytest.mark.parametrize("text", ["ik zit ergens mee", "wat moet ik nu doen?"])
 def test_a_saying_that_asks_for_help_is_without_topic(
     trained_assistant: Assistant, text: str

@@ -119,6 +119,16 @@ TROUBLE_INTENTS = frozenset({OUT_OF_SCOPE, "affirm", "deny", "greet", COMPLAINT}
 # Faces that turn praise into its opposite ("Top geregeld weer 🙄", "very helpful 😒")
 # and make other small talk a complaint ("echt waar? 😒").
 ANGRY_FACES = frozenset("🙄😒😤😠😡🤬")
+# So do a word in quotes before its noun ('Bedankt voor het "snelle" antwoord'; not a
+# status quoted at the end: 'staat nu op "betaald"') and sayings of a customer who got
+# nothing or the same again ("dank u wel voor helemaal niets", "super dat ik het voor
+# de derde keer moet uitleggen").
+SCARE_QUOTES = re.compile(r"[\"“„]\w+[\"”] \w")
+IRONIC_SAYINGS = re.compile(
+    r"\b(voor (helemaal )?(niks|niets)|for nothing|zoveelste keer|umpteenth|"
+    r"voor de (tweede|derde|vierde|vijfde|zoveelste) keer|"
+    r"for the (second|third|fourth|fifth|nth) time)\b"
+)
 # A button payload as Rasa writes it: /intent or /intent{"slot": "value"}.
 PAYLOAD = re.compile(r"^/([a-z][a-z0-9_]*)(\{.*\})?$", re.DOTALL)
 
@@ -134,7 +144,8 @@ class Steps:
             vraag over ...").
         greeting_part: Score what a message says after the greeting or interjection
             it opens with ("Goedemiddag, ...", "haha ...").
-        irony: Read small talk beside an angry or eye-rolling face as a complaint.
+        irony: Read small talk beside an angry or eye-rolling face, a word in quotes
+            or "voor niks" as a complaint.
         domain_evidence: Give an article only to a message with its domain words.
         foreign_factor: The share of an article's score a short question keeps for each
             word no article uses. Chosen on tests/data/dev2.tsv, dev3.tsv (examples
@@ -314,7 +325,7 @@ class IntentParser:
         if not normalized:
             return ParseResult(text, language, ())
         probabilities = self._scores(text, normalized)
-        if self.steps.irony and not ANGRY_FACES.isdisjoint(text):
+        if self.steps.irony and _ironic(text, normalized):
             probabilities = self._as_complaint(probabilities)
         found = self._evidence(normalized)
         if found is not None:
@@ -539,6 +550,16 @@ def _closes(text: str, normalized: str) -> bool:
         return True
     clauses = [c for c in CLAUSE_END.split(text.strip()) if c.strip()]
     return bool(clauses) and normalize(clauses[-1]) in FAREWELL_WORDS
+
+
+def _ironic(text: str, normalized: str) -> bool:
+    """Whether the message says the opposite of its small talk: an angry face, a word
+    in quotes or a saying of a customer who got nothing or the same again."""
+    return (
+        not ANGRY_FACES.isdisjoint(text)
+        or SCARE_QUOTES.search(text) is not None
+        or IRONIC_SAYINGS.search(normalized) is not None
+    )
 
 
 def _says(normalized: str, phrases: tuple[str, ...]) -> bool:
