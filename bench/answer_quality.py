@@ -181,7 +181,7 @@ def ablations() -> dict[str, Ablation]:
         "2 no question part of long messages": (nothing, step(question_part=False), ()),
         "2 no topic after an opener": (nothing, step(topic_part=False), ()),
         "2 no message after a greeting": (nothing, step(greeting_part=False), ()),
-        "2 praise with an angry face as praise": (nothing, step(irony=False), ()),
+        "2 praise beside an angry face or in quotes as praise": (nothing, step(irony=False), ()),
         "3 no domain-word features at all": (classifier(word_forms=None), None, ()),
         "3 words as written (no stems)": (classifier(word_forms="none"), None, ()),
         "3 no compound splitting": (classifier(compounds=False), None, ()),
