@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import pickle
@@ -321,6 +322,26 @@ def test_one_vs_rest_training_is_liblinears_own(classifier: IntentClassifier) ->
         reference.decision_function(classifier.features_.transform(texts)),
         atol=1e-3,
     )
+
+
+def rested(classifier: IntentClassifier, **params: Any) -> IntentClassifier:
+    """A copy of the fitted classifier with other rest parameters (read when scoring)."""
+    copied = copy.deepcopy(classifier).set_params(**params)
+    copied.__dict__.pop("scorer_", None)
+    return copied
+
+
+def test_a_rest_intent_takes_what_no_other_intent_claims(classifier: IntentClassifier) -> None:
+    texts = ["woorden die nergens voorkomen", "kan ik met ideal betalen", "xq zzv", ""]
+    weighed = rested(classifier, rest_weight=1.0)
+    assert np.allclose(weighed.predict_proba(texts), weighed.reference_proba(texts), atol=1e-6)
+    rest = list(classifier.classes_).index("out_of_scope")
+    before, after = classifier.predict_proba(texts), weighed.predict_proba(texts)
+    assert after[0, rest] > before[0, rest]
+    assert list(weighed.predict(texts[1:2])) == ["pay_with_ideal"]  # claimed: nothing left
+    # No weight, or no such intent: nothing is taken.
+    assert classifier.rest() is None
+    assert rested(classifier, rest_intent="oos", rest_weight=1.0).rest() is None
 
 
 NEAREST = {"candidates": 3, "neighbours": 2, "background": 4, "one_vs_rest_cost": 0}

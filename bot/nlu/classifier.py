@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from bot.nlu.candidates import centroids, neighbours, top_candidates
 from bot.nlu.meaning import SentenceEmbedder
-from bot.nlu.scorer import CompiledScorer, probabilities_of
+from bot.nlu.scorer import CompiledScorer, Rest, probabilities_of
 from bot.nlu.svm_training import ProgressBar, SvmTraining
 from bot.nlu.words import WordAnalyzer, WordForms
 
@@ -68,6 +68,12 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         meaning: A last feature set, the text's mean token embedding
             (`bot.nlu.meaning`) scaled to this length; None leaves it out.
         meaning_dimensions: The embedding's first dimensions kept (at most 256).
+        rest_intent: The intent that takes what no other intent claims...
+        rest_weight: ...this much of it: its score is at least `rest_weight` times the
+            chance that none of a message's other candidates applies
+            (`bot.nlu.scorer.probabilities_of`). 0, the project's, leaves it out: its
+            out_of_scope has domain evidence and thousands of examples. CLINC150's
+            "oos" class has a hundred (bench/clinc150.py chooses the weight on val).
         random_state: Seed of the folds, the background samples and liblinear.
         n_jobs: Threads, or processes, that fit at once (joblib's convention: None is
             one, -1 is one per core). liblinear's shuffles share C's rand(), so the
@@ -97,6 +103,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         spelling: bool = True,
         meaning: float | None = 0.75,
         meaning_dimensions: int = 64,
+        rest_intent: str = "out_of_scope",
+        rest_weight: float = 0.0,
         random_state: int = 0,
         n_jobs: int | None = None,
         processes_from: int = 50_000,
@@ -117,6 +125,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         self.spelling = spelling
         self.meaning = meaning
         self.meaning_dimensions = meaning_dimensions
+        self.rest_intent = rest_intent
+        self.rest_weight = rest_weight
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.processes_from = processes_from
@@ -258,7 +268,17 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         decisions = (matrix @ self.weights_.T).toarray() + self.intercept_
         ranked = top_candidates((matrix @ self.index_).toarray(), self.candidates)
         rows = zip(decisions, ranked, strict=True)
-        return np.vstack([probabilities_of(d[c], c, self.slope_, self.offset_) for d, c in rows])
+        rest = self.rest()
+        return np.vstack(
+            [probabilities_of(d[c], c, self.slope_, self.offset_, rest) for d, c in rows]
+        )
+
+    def rest(self) -> Rest | None:
+        """`rest_intent`'s index and `rest_weight`, when it is an intent and the weight
+        is not 0."""
+        if self.rest_weight <= 0 or self.rest_intent not in self.classes_:
+            return None
+        return int(np.flatnonzero(self.classes_ == self.rest_intent)[0]), self.rest_weight
 
     def predict_proba(self, texts: Sequence[str]) -> Array:
         """Probability of each intent (columns in ``classes_`` order) per text; 0 for

@@ -38,12 +38,29 @@ def weighted_rows(matrix: sp.csr_matrix, rows: Array, values: Array) -> Array:
     return result
 
 
-def probabilities_of(decisions: Array, candidates: Array, slope: Array, offset: Array) -> Array:
+# An intent that takes what no other intent claims, and how much of it (IntentClassifier's
+# `rest_intent` and `rest_weight`).
+Rest = tuple[int, float]
+
+
+def probabilities_of(
+    decisions: Array, candidates: Array, slope: Array, offset: Array, rest: Rest | None = None
+) -> Array:
     """The candidates' calibrated scores (`decisions`, one per candidate) normalised to
-    sum to one; 0 for the other intents."""
+    sum to one; 0 for the other intents.
+
+    With `rest` (an intent and a weight), that intent scores at least the weight times
+    the chance that none of the other candidates applies, the product of their 1 -
+    sigmoid: a message unlike every intent leans to out of scope, where a class trained
+    on a hundred varied examples knows only what those were about.
+    """
     result = np.zeros(len(slope))
     picked = slope[candidates] * decisions + offset[candidates]
     result[candidates] = 1.0 / (1.0 + np.exp(-picked))
+    if rest is not None:
+        index, weight = rest
+        others = result[candidates[candidates != index]]
+        result[index] = max(result[index], weight * float(np.prod(1.0 - others)))
     total = result.sum()
     if total == 0:
         result[candidates] = 1.0 / len(candidates)
@@ -78,6 +95,8 @@ class CompiledScorer:
         word_columns: Per vectorizer, word to its known columns (bounded cache).
         meaning: The text's embedding, whose columns follow the vectorizers'; None
             when the classifier has no meaning features.
+        rest: The intent that takes what no other intent claims, and how much of it
+            (`probabilities_of`); None for none.
     """
 
     classes: tuple[str, ...]
@@ -94,6 +113,7 @@ class CompiledScorer:
     per_word: tuple[bool, ...] = ()
     word_columns: tuple[dict[str, list[int]], ...] = ()
     meaning: SentenceEmbedder | None = None
+    rest: Rest | None = None
     # Built from `weights`, never stored (it would double the model file).
     dense_weights: Array | None = field(init=False, default=None)
     # A zeroed dense text vector per thread, for the candidates' rows x text product.
@@ -150,6 +170,7 @@ class CompiledScorer:
             per_word=tuple(vec.analyzer == "char_wb" for vec in vectorizers),
             word_columns=tuple({} for _ in vectorizers),
             meaning=None if meaning is None else meaning.embedder_,
+            rest=classifier.rest(),
         )
 
     def probabilities(self, text: str) -> Array:
@@ -162,7 +183,8 @@ class CompiledScorer:
             meaning = None  # a Dutch text's zeros change nothing
         if not found and meaning is None:
             ranked = top_candidates(np.zeros((1, len(self.intercept))), self.candidates)[0]
-            return probabilities_of(self.intercept[ranked], ranked, self.slope, self.offset)
+            decisions = self.intercept[ranked]
+            return probabilities_of(decisions, ranked, self.slope, self.offset, self.rest)
         # All blocks at once (their columns never overlap), each scaled to unit length
         # on its own as the union of vectorizers does: a third of the numpy calls.
         # fromiter: a long message's n-grams convert in half the time of asarray.
@@ -185,7 +207,8 @@ class CompiledScorer:
             decisions = (vals @ self.dense_weights[cols])[ranked]
         else:
             decisions = self._candidate_decisions(ranked, cols, vals)
-        return probabilities_of(decisions + self.intercept[ranked], ranked, self.slope, self.offset)
+        decisions = decisions + self.intercept[ranked]
+        return probabilities_of(decisions, ranked, self.slope, self.offset, self.rest)
 
     def _candidate_decisions(self, ranked: Array, cols: Array, vals: Array) -> Array:
         """The `ranked` intents' SVM scores (without intercept) of one text vector."""
