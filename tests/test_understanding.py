@@ -279,6 +279,7 @@ def test_a_message_without_an_opener_and_a_topic_has_no_topic_part(text: str) ->
         ("hoi hoi wat is de hoofdstad van Peru", "wat is de hoofdstad van Peru"),
         ("haha, mijn hond heeft net mijn sok opgegeten", "mijn hond heeft net mijn sok opgegeten"),
         ("echt waar, mijn buurman heeft een nieuwe auto", "mijn buurman heeft een nieuwe auto"),
+        ("Hallo, ik ben het zat met die storingen", "ik ben het zat met die storingen"),
     ],
 )
 def test_what_follows_a_greeting_or_an_interjection_is_found(text: str, rest: str) -> None:
@@ -605,9 +606,14 @@ def test_what_follows_a_greeting_decides_over_it(trained_assistant: Assistant) -
     assert trained_assistant.parser.parse(text).intent == "complaint"
     # Without the step the greeting outweighs the complaint.
     assert without(trained_assistant, greeting_part=False).parse(text).intent == "greet"
-    # A greeting with an introduction stays one.
+    # A greeting with an introduction stays one...
     parse = trained_assistant.parser.parse("Hoi! Ik ben Sanne van bloemenzaak De Tulp")
     assert parse.intent == "greet"
+    parse = trained_assistant.parser.parse("Hoi, ik ben de nieuwe boekhouder van Bakkerij Jansen")
+    assert parse.intent == "greet"
+    # ...but "ik ben het zat" introduces no one.
+    text = "Goedemiddag, ik ben het helemaal zat met jullie"
+    assert trained_assistant.parser.parse(text).intent == "complaint"
     # An everyday story after "haha" is no yes.
     text = "haha, mijn hond heeft net mijn sok opgegeten"
     assert trained_assistant.parser.parse(text).intent == "out_of_scope"
@@ -642,7 +648,16 @@ def test_a_quoted_status_is_no_irony(trained_assistant: Assistant) -> None:
     assert trained_assistant.parser.parse(text).intent == "thanks"
 
 
-@pytest.mark.parametrize("text", ["ik zit ergens mee", "wat moet ik nu doen?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik zit ergens mee",
+        "wat moet ik nu doen?",
+        "ik heb effe hulp nodig",
+        "hopelijk kunt u mij helpen",
+        "I hope you can help me out",
+    ],
+)
 def test_a_saying_that_asks_for_help_is_without_topic(
     trained_assistant: Assistant, text: str
 ) -> None:

@@ -50,8 +50,17 @@ HELP_WORDS = frozenset(
 )
 # Words that only say how big or quick it is: "een klein probleempje", "quick question".
 SIZE_WORDS = frozenset({"klein", "kleine", "kort", "korte", "snel", "snelle", "quick", "small"})
+# Words around a wish for help that name nothing: "ik heb ff hulp nodig", "ik hoop dat u
+# mij kunt helpen", "can you help me out?".
+WISH_WORDS = frozenset({"nodig", "hoop", "hopelijk", "ff", "effe", "graag", "need", "hope", "out"})
 # Sayings of a customer who wants help, but has not said with what.
-HELP_PHRASES = ("zit ergens mee", "wat moet ik nu doen", "what should i do now")
+HELP_PHRASES = (
+    "zit ergens mee",
+    "wat moet ik nu doen",
+    "what should i do now",
+    "vroeg me iets af",
+    "vraag me iets af",
+)
 # ...unless they say there is none: "ik heb geen vragen meer".
 NEGATIONS = frozenset(
     {"geen", "niet", "niks", "niets", "nee", "no", "not", "nothing", "don", "doesn", "didn"}
@@ -109,6 +118,7 @@ DOUBT_WORDS = frozenset(
 OPENER_WORDS = (
     HELP_WORDS
     | SIZE_WORDS
+    | WISH_WORDS
     | TROUBLE_WORDS
     | WORKS_WORDS
     | {word for phrase in HELP_PHRASES + TROUBLE_PHRASES for word in phrase.split()}

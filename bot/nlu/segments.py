@@ -53,10 +53,10 @@ GREETING = re.compile(
 )
 # Who the customer is, after a greeting: "ik ben Anouk", "mijn naam is ...", "met Kees
 # van ...", "hier Wilma van ...", "this is Mark from ...", "Lukas here". A greeting with
-# an introduction is still small talk.
+# an introduction is still small talk; "ik ben het zat" introduces no one.
 INTRODUCTION = re.compile(
     r"(?i:mijn\s+naam\s+is|my\s+name\s+is|[uj]e?\s+spreekt\s+met|this\s+is|"
-    r"(?:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+(?:de|het|een|a|the)\s)"
+    r"(?:ik\s+ben|i'm|i\s+am|met|hier\s+is)\s+(?:de|een|a|the)\s)"
     r"|(?i:ik\s+ben|i'm|i\s+am|met|hier(?:\s+is)?)\s+[A-Z]"
     r"|(?:[A-Z][\w-]*\s+)+(?i:hier|here)\b"
 )
