@@ -144,10 +144,15 @@ def fit(protocol: str, C: float, pairs: Pairs, val: Sequence[str], workdir: str)
     seconds = time.perf_counter() - start
     model_file = folder / "model.pkl"
     model_file.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    predictions = predict(parser_of(model), val)
     rest: dict[float, Predictions] = {}
     if protocol == TRAINED:
-        rest = {w: predict(parser_of(with_rest(model, w)), val) for w in REST_WEIGHTS}
-    return Fit(protocol, C, seconds, str(model_file), predict(parser_of(model), val), rest)
+        # Weight 0 is the model as trained: its predictions are those above.
+        rest = {
+            w: predict(parser_of(with_rest(model, w)), val) if w else predictions
+            for w in REST_WEIGHTS
+        }
+    return Fit(protocol, C, seconds, str(model_file), predictions, rest)
 
 
 def score(
