@@ -190,6 +190,7 @@ def ablations() -> dict[str, Ablation]:
         "5 no domain evidence": (nothing, step(domain_evidence=False), ()),
         "5 no foreign-word discount": (nothing, step(foreign_factor=1.0), ()),
         "5 no discount for another owner's name": (nothing, step(owner_weight=0), ()),
+        "5 no discount for a change no article makes": (nothing, step(change_factor=1.0), ()),
         "5 out_of_scope examples as before": (nothing, None, ("intents/out_of_scope.yml",)),
     }
 

@@ -459,6 +459,68 @@ def test_another_owners_name_lowers_the_articles_score(
     assert score < {m.intent: m.score for m in plain.ranking}["view_invoices"]
 
 
+def test_a_change_counts_against_the_intents_whose_examples_never_make_it() -> None:
+    texts = [
+        "2fa inschakelen",
+        "twee factor aanzetten",
+        "iban wijzigen voor de incasso",
+        "machtiging afgeven",
+        "2fa uitschakelen op mijn telefoon",
+        "mijn adres wijzigen",
+        "nameservers wijzigen",
+        "bedrijfsnaam wijzigen",
+    ]
+    intents = ["twofa", "twofa", "mandate", "mandate", *["out_of_scope"] * 4]
+    analyzer = WordAnalyzer().fit(texts)
+    evidence = DomainEvidence(analyzer, ["twofa", "mandate"], "out_of_scope")
+    evidence.fit(texts, intents, {})
+    changed = evidence.content_words(normalize("iban wijzigen"))
+    # Three out-of-scope examples "wijzigen"; one uitschakelen is too few to count.
+    assert evidence.unowned_changes("twofa", changed) == 1
+    assert evidence.unowned_changes("mandate", changed) == 0
+    assert evidence.unowned_changes("twofa", evidence.content_words("2fa uitschakelen")) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "article"),
+    [
+        ("graag de 2fa uitschakelen voor ons account", "enable_two_factor_auth"),
+        ("kan ik mijn gebruikersnaam veranderen", "customer_portal_login"),
+        ("please cancel our direct debit", "direct_debit_mandate"),
+    ],
+)
+def test_a_short_question_for_a_change_no_article_makes_is_not_answered(
+    trained_assistant: Assistant, text: str, article: str
+) -> None:
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    assert evidence.unowned_changes(article, evidence.content_words(normalize(text))) == 1
+    discounted = trained_assistant.parser.parse(text)
+    plain = without(trained_assistant, change_factor=1.0).parse(text)
+
+    def score(parse: ParseResult) -> float:
+        return {m.intent: m.score for m in parse.ranking}.get(article, 0.0)
+
+    assert score(discounted) < score(plain)
+    assert discounted.intent == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "article"),
+    [
+        ("ik wil het iban van de incasso wijzigen", "direct_debit_mandate"),
+        ("kan ik mijn pakket veranderen naar een groter pakket", "upgrade_hosting_package"),
+    ],
+)
+def test_a_change_the_articles_examples_make_is_still_answered(
+    trained_assistant: Assistant, text: str, article: str
+) -> None:
+    evidence = trained_assistant.model.evidence
+    assert evidence is not None
+    assert evidence.unowned_changes(article, evidence.content_words(normalize(text))) == 0
+    assert trained_assistant.parser.parse(text).intent == article
+
+
 def test_a_message_that_is_an_example_needs_no_evidence(trained_assistant: Assistant) -> None:
     parser = trained_assistant.parser
     example, intent = next(

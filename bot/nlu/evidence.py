@@ -28,6 +28,20 @@ DETERMINERS = frozenset(_DETERMINERS.split())
 MIN_EXAMPLES = 2
 # ...and its share of the intent's examples is this many times its share of out_of_scope.
 MIN_RATIO = 3.0
+# Words that ask to change, stop or undo something. An article whose examples never use
+# one does not answer a short question with it: "2fa uitschakelen" is no question for
+# the article on turning it on, "gebruikersnaam veranderen" none for the one on logging
+# in. An article that does ("iban wijzigen voor de incasso") keeps such questions.
+_CHANGE_WORDS = """
+    wijzigen veranderen aanpassen uitzetten uitschakelen stopzetten stoppen intrekken
+    opzeggen annuleren verwijderen downgraden terugdraaien samenvoegen splitsen
+    crediteren terugbetalen verplaatsen verlengen
+    change modify disable stop cancel withdraw revoke remove delete downgrade undo merge
+    split refund extend
+"""
+CHANGE_WORDS = frozenset(_CHANGE_WORDS.split())
+# A change word counts against an intent when this many out_of_scope examples use it.
+MIN_CHANGE_EXAMPLES = 3
 # A word of small talk ("oke", "top", "helder") is no foreign word when this many
 # small-talk examples use it, at `MIN_RATIO` times its share of out_of_scope: "oke
 # helder. hoe log ik in?" asks nothing about another business.
@@ -60,6 +74,7 @@ class DomainEvidence:
         self.words_: dict[str, frozenset[str]] = {}
         self.domain_: frozenset[str] = frozenset()
         self.conversational_: frozenset[str] = frozenset()
+        self.changes_: dict[str, frozenset[str]] = {}
 
     def fit(
         self,
@@ -99,6 +114,12 @@ class DomainEvidence:
         chat = sum((per_intent.get(i, Counter()) for i in self.small_talk), Counter())
         chat_size = sum(sizes[i] for i in self.small_talk)
         self.conversational_ = frozenset(characteristic(chat, chat_size, MIN_SMALL_TALK_EXAMPLES))
+        changes = {self.analyzer.form(w) for w in CHANGE_WORDS}
+        for intent in self.gated:
+            own = per_intent.get(intent, Counter())
+            self.changes_[intent] = frozenset(
+                w for w in changes if background[w] >= MIN_CHANGE_EXAMPLES and not own[w]
+            )
         return self
 
     def content_words(self, text: str) -> set[str]:
@@ -110,6 +131,11 @@ class DomainEvidence:
         nor small talk."""
         domain, chat = self.domain_, self.conversational_
         return {w for w in words if w.isalpha() and w not in domain and w not in chat}
+
+    def unowned_changes(self, intent: str, words: set[str]) -> int:
+        """How many of the words ask to change, stop or undo something in a way the
+        intent's examples never do."""
+        return len(self.changes_.get(intent, frozenset()) & words)
 
     def names_someone_else(self, normalized: str) -> bool:
         """Whether the message puts its question in another owner's hands: a preposition
