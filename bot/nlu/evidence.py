@@ -28,19 +28,49 @@ DETERMINERS = frozenset(_DETERMINERS.split())
 MIN_EXAMPLES = 2
 # ...and its share of the intent's examples is this many times its share of out_of_scope.
 MIN_RATIO = 3.0
-# Words that ask to change, stop or undo something. An article whose examples never use
-# one does not answer a short question with it: "2fa uitschakelen" is no question for
-# the article on turning it on, "gebruikersnaam veranderen" none for the one on logging
-# in. An article that does ("iban wijzigen voor de incasso") keeps such questions.
-_CHANGE_WORDS = """
-    wijzigen veranderen aanpassen uitzetten uitschakelen stopzetten stoppen intrekken
-    opzeggen annuleren verwijderen downgraden terugdraaien samenvoegen splitsen
-    crediteren terugbetalen verplaatsen verlengen
-    change modify disable stop cancel withdraw revoke remove delete downgrade undo merge
-    split refund extend
+# Verbs that ask to change, stop or undo something. An article whose examples do not use
+# one (`MIN_EXAMPLES` of them) does not answer a short question with it: "2fa
+# uitschakelen" is no question for the article on turning it on, "gebruikersnaam
+# veranderen" none for the one on logging in. An article whose examples do ("iban
+# wijzigen voor de incasso") keeps such questions.
+_CHANGE_VERBS = """
+    wijzigen wijzig wijzigt gewijzigd
+    veranderen verander verandert veranderd
+    aanpassen aangepast
+    uitzetten uitgezet
+    uitschakelen uitgeschakeld
+    stopzetten stopgezet
+    stoppen stop stopt gestopt stopped
+    intrekken ingetrokken
+    opzeggen opgezegd
+    annuleren annuleer geannuleerd
+    verwijderen verwijder verwijdert verwijderd
+    downgraden downgrade downgraded gedowngraded
+    terugdraaien teruggedraaid
+    terugboeken teruggeboekt
+    samenvoegen samengevoegd
+    splitsen gesplitst
+    crediteren gecrediteerd
+    terugbetalen terugbetaald
+    verplaatsen verplaatst
+    verlengen verlengd
+    change changed changing
+    modify modified
+    disable disabled
+    cancel cancelled canceled
+    withdraw withdrawn
+    revoke revoked
+    remove removed
+    delete deleted
+    undo undone
+    merge merged
+    split
+    refund refunded
+    extend extended
 """
-CHANGE_WORDS = frozenset(_CHANGE_WORDS.split())
-# A change word counts against an intent when this many out_of_scope examples use it.
+# Each verb with its forms.
+CHANGE_VERBS = tuple(frozenset(line.split()) for line in _CHANGE_VERBS.strip().splitlines())
+# A verb counts against an intent when this many out_of_scope examples use it.
 MIN_CHANGE_EXAMPLES = 3
 # A word of small talk ("oke", "top", "helder") is no foreign word when this many
 # small-talk examples use it, at `MIN_RATIO` times its share of out_of_scope: "oke
@@ -74,7 +104,7 @@ class DomainEvidence:
         self.words_: dict[str, frozenset[str]] = {}
         self.domain_: frozenset[str] = frozenset()
         self.conversational_: frozenset[str] = frozenset()
-        self.changes_: dict[str, frozenset[str]] = {}
+        self.changes_: dict[str, tuple[frozenset[str], ...]] = {}
 
     def fit(
         self,
@@ -114,11 +144,15 @@ class DomainEvidence:
         chat = sum((per_intent.get(i, Counter()) for i in self.small_talk), Counter())
         chat_size = sum(sizes[i] for i in self.small_talk)
         self.conversational_ = frozenset(characteristic(chat, chat_size, MIN_SMALL_TALK_EXAMPLES))
-        changes = {self.analyzer.form(w) for w in CHANGE_WORDS}
+        # Each form as a message's words have it: corrected, split and stemmed.
+        verbs = [frozenset().union(*map(self.content_words, forms)) for forms in CHANGE_VERBS]
         for intent in self.gated:
             own = per_intent.get(intent, Counter())
-            self.changes_[intent] = frozenset(
-                w for w in changes if background[w] >= MIN_CHANGE_EXAMPLES and not own[w]
+            self.changes_[intent] = tuple(
+                forms
+                for forms in verbs
+                if sum(background[w] for w in forms) >= MIN_CHANGE_EXAMPLES
+                and sum(own[w] for w in forms) < MIN_EXAMPLES
             )
         return self
 
@@ -133,9 +167,9 @@ class DomainEvidence:
         return {w for w in words if w.isalpha() and w not in domain and w not in chat}
 
     def unowned_changes(self, intent: str, words: set[str]) -> int:
-        """How many of the words ask to change, stop or undo something in a way the
-        intent's examples never do."""
-        return len(self.changes_.get(intent, frozenset()) & words)
+        """How many verbs among the words ask to change, stop or undo something in a
+        way the intent's examples do not."""
+        return sum(not forms.isdisjoint(words) for forms in self.changes_.get(intent, ()))
 
     def names_someone_else(self, normalized: str) -> bool:
         """Whether the message puts its question in another owner's hands: a preposition

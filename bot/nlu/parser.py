@@ -163,8 +163,8 @@ class Steps:
         owner_weight: A short question about another owner's business ("de facturen
             van ziggo") counts as this many foreign words more. Chosen on the same.
         change_factor: The share of an article's score a short question keeps for each
-            word that asks to change, stop or undo something the article's examples
-            never do ("2fa uitschakelen", "gebruikersnaam veranderen"). On
+            verb that asks to change, stop or undo something the article's examples do
+            not ("2fa uitschakelen", "gebruikersnaam veranderen"). On
             tests/data/near_miss_dev.tsv and the other dev sets 0.5, 0.25 and 0.1 gave
             the same verdicts; the mildest is kept.
     """
