@@ -483,6 +483,12 @@ def test_a_change_counts_against_the_intents_whose_examples_do_not_make_it() -> 
     assert evidence.unowned_changes("twofa", evidence.content_words("2fa uitschakelen")) == 0
 
 
+def unowned_changes(assistant: Assistant, article: str, text: str) -> int:
+    evidence = assistant.model.evidence
+    assert evidence is not None
+    return evidence.unowned_changes(article, evidence.content_words(normalize(text)))
+
+
 @pytest.mark.parametrize(
     ("text", "article"),
     [
@@ -494,9 +500,7 @@ def test_a_change_counts_against_the_intents_whose_examples_do_not_make_it() -> 
 def test_a_short_question_for_a_change_no_article_makes_is_not_answered(
     trained_assistant: Assistant, text: str, article: str
 ) -> None:
-    evidence = trained_assistant.model.evidence
-    assert evidence is not None
-    assert evidence.unowned_changes(article, evidence.content_words(normalize(text))) == 1
+    assert unowned_changes(trained_assistant, article, text) == 1
     discounted = trained_assistant.parser.parse(text)
     plain = without(trained_assistant, change_factor=1.0).parse(text)
 
@@ -517,9 +521,7 @@ def test_a_short_question_for_a_change_no_article_makes_is_not_answered(
 def test_a_change_the_articles_examples_make_is_still_answered(
     trained_assistant: Assistant, text: str, article: str
 ) -> None:
-    evidence = trained_assistant.model.evidence
-    assert evidence is not None
-    assert evidence.unowned_changes(article, evidence.content_words(normalize(text))) == 0
+    assert unowned_changes(trained_assistant, article, text) == 0
     assert trained_assistant.parser.parse(text).intent == article
 
 
