@@ -284,23 +284,25 @@ def _accuracy_first(
     }
 
 
-def choose_rest(chosen: Fit, gold: Sequence[str]) -> float:
+def choose_rest(val: dict[float, tuple[float, float]]) -> float:
     """The largest weight whose val in-scope accuracy stays within
-    `REST_IN_SCOPE_COST` of the model's without it."""
-    floor = score(chosen.val_rest[0.0], gold, None)[0] - REST_IN_SCOPE_COST
-    return max(w for w in REST_WEIGHTS if score(chosen.val_rest[w], gold, None)[0] >= floor)
+    `REST_IN_SCOPE_COST` of the model's without it (`val`: weight -> in-scope accuracy,
+    oos recall)."""
+    floor = val[0.0][0] - REST_IN_SCOPE_COST
+    return max(w for w, (in_scope, _) in val.items() if in_scope >= floor)
 
 
 def _with_the_rest(
     chosen: Fit, model: TrainedModel, val_gold: Sequence[str], test: list[str], gold: list[str]
 ) -> dict[str, Any]:
     """The third row: the trained class's model with the chosen share of the rest."""
-    weight = choose_rest(chosen, val_gold)
+    val = {w: score(chosen.val_rest[w], val_gold, None) for w in REST_WEIGHTS}
+    weight = choose_rest(val)
     in_scope, oos = score(predict(parser_of(with_rest(model, weight)), test), gold, None)
-    curve = []
-    for w in REST_WEIGHTS:
-        val_in, val_oos = score(chosen.val_rest[w], val_gold, None)
-        curve.append({"weight": w, "in_scope_accuracy": val_in, "oos_recall": val_oos})
+    curve = [
+        {"weight": w, "in_scope_accuracy": val_in, "oos_recall": val_oos}
+        for w, (val_in, val_oos) in val.items()
+    ]
     return {
         "C": chosen.C,
         "weight": weight,
